@@ -1,0 +1,21 @@
+"""idebook: AdaGrad, RMSProp and Adam, as discrete algorithms and as integro-differential equations.
+
+The executable companion to C. Heredia, "Modeling AdaGrad, RMSProp, and Adam with
+Integro-Differential Equations" (arXiv 2411.09734).
+"""
+
+from . import continuous, discrete, memory, objectives, settings
+from .results import ContinuousRun, ConvergenceWarning, DiscreteRun, DivergenceError, Trajectory
+
+__all__ = [
+    "ContinuousRun",
+    "ConvergenceWarning",
+    "DiscreteRun",
+    "DivergenceError",
+    "Trajectory",
+    "continuous",
+    "discrete",
+    "memory",
+    "objectives",
+    "settings",
+]
