@@ -4,7 +4,7 @@ The executable companion to C. Heredia, "Modeling AdaGrad, RMSProp, and Adam wit
 Integro-Differential Equations" (arXiv 2411.09734).
 """
 
-from . import continuous, discrete, memory, objectives, settings
+from . import analysis, continuous, discrete, memory, objectives, settings
 from .results import ContinuousRun, ConvergenceWarning, DiscreteRun, DivergenceError, Trajectory
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "DiscreteRun",
     "DivergenceError",
     "Trajectory",
+    "analysis",
     "continuous",
     "discrete",
     "memory",

@@ -1,32 +1,28 @@
-"""Build a loop twice, compiled by numba and plain, and pick by the objective's gradient."""
+"""Compiled loops that take the gradient as a first-class function, and their plain twins.
+
+Every gradient has the signature ``grad(theta: float64[::1], params: float64[::1]) ->
+float64[::1]`` (:data:`GRAD_TYPE`). Loops are compiled once for that *function type*, not for a
+particular gradient, so they are cached on disk and any jitted gradient runs in them without
+recompiling. A plain Python gradient runs the same source in the interpreter (:func:`plain`).
+"""
 
 from __future__ import annotations
 
+import types as pytypes
 from collections.abc import Callable
 
-import numba
+from numba import types
+from numba.core.registry import CPUDispatcher
 
-from .objectives import Objective
-
-
-class Dual:
-    """A loop written once, as ``factory(wrap)``, with every helper decorated by ``wrap``.
-
-    The numba twin (``wrap = numba.njit``) takes a jitted gradient as a first-class function and
-    runs at machine speed; the plain twin runs the same source in the interpreter for a Python
-    gradient. Both are built on first use.
-    """
-
-    def __init__(self, factory: Callable[[Callable], Callable]) -> None:
-        self._factory = factory
-        self._built: dict[bool, Callable] = {}
-
-    def pick(self, objective: Objective) -> Callable:
-        jit = objective.jitted
-        if jit not in self._built:
-            self._built[jit] = self._factory(numba.njit if jit else _plain)
-        return self._built[jit]
+GRAD_SIGNATURE = types.float64[::1](types.float64[::1], types.float64[::1])
+GRAD_TYPE = types.FunctionType(GRAD_SIGNATURE)
 
 
-def _plain(fn: Callable) -> Callable:
-    return fn
+def plain(loop: CPUDispatcher) -> Callable:
+    """The interpreted twin of a jitted ``loop``: its source run by Python, with every jitted
+    helper of its module swapped for its own Python source too."""
+    module_globals = dict(loop.py_func.__globals__)
+    for name, obj in list(module_globals.items()):
+        if isinstance(obj, CPUDispatcher):
+            module_globals[name] = pytypes.FunctionType(obj.py_func.__code__, module_globals, name)
+    return module_globals[loop.py_func.__name__]

@@ -84,7 +84,7 @@ def _solve(spec: Spec, t_end: float, method: str, tol: float, substeps: int | No
     if method == "paper":
         from ._paper import solve_paper
 
-        return solve_paper(spec, t_end)
+        return solve_paper(spec, t_end, max_iterations=max_sweeps)
     if method != "fast":
         raise ValueError(f"method must be 'fast' or 'paper', got {method!r}")
     return _solve_fast(spec, t_end, tol, substeps, max_sweeps)
@@ -128,15 +128,17 @@ class _Grid:
               ) -> tuple[int, float, bool]:
         """Sweep to a fixed point; P is a starting memory on this grid (None: freeze q)."""
         spec = self.spec
-        sweep = _fast._sweep.pick(spec.objective)
-        args = (spec.objective.grad, spec.objective.grad_args)
+        sweep = _fast.sweep if spec.objective.jitted else _fast.plain_sweep
+        args = (spec.objective.grad, spec.objective.params)
         if P is None:
             P = Pd = np.zeros((1, self.nm))
         else:
             self.ip[_fast.I_MODE], (P, Pd) = 2, P
         previous = None
         for sweeps in range(1, max_sweeps + 1):
-            bad = sweep(*args, self.Y, self.dY, self.N, self.h, self.D, self.ip, self.fp, P, Pd)
+            bad, stiff, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D, self.ip,
+                                       self.fp, P, Pd)
+            self.stiff_steps, self.newton_failures = stiff, failed
             if bad >= 0:
                 raise DivergenceError(
                     f"{spec.algorithm}: the continuous solution became non-finite at t = "

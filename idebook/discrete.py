@@ -18,53 +18,59 @@ AdamW adds the decoupled weight decay w; AdamL2 the gradient term (lambda/2) the
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from numba import types
 
 from . import _validation as check
-from ._jit import Dual
+from ._jit import GRAD_TYPE, plain
 from .objectives import Objective, as_objective
 from .results import DiscreteRun, DivergenceError
 
-
-def _build(wrap):
-    @wrap
-    def recursion(grad, grad_args, theta0, steps, alpha, a1, b1, a2, b2, has_m, bias, eps, w, l2,
-                  per_coordinate):
-        """Iterate the recursion; returns (theta, m, v, k_bad), k_bad = -1 if all finite."""
-        n = theta0.shape[0]
-        nm = n if per_coordinate else 1
-        theta = np.empty((steps + 1, n))
-        m = np.zeros((steps + 1 if has_m else 1, n))
-        v = np.zeros((steps + 1, nm))
-        theta[0] = theta0
-        for k in range(1, steps + 1):
-            prev = theta[k - 1]
-            g = grad(prev, *grad_args)
-            if l2 != 0.0:
-                g = g + 0.5 * l2 * prev
-            q = 0.0
-            for i in range(n):
-                q += g[i] * g[i]
-            for j in range(nm):
-                qj = g[j] * g[j] if per_coordinate else q
-                v[k, j] = a2 * v[k - 1, j] + b2 * qj
-            c1 = 1.0 - a1**k if bias else 1.0
-            c2 = 1.0 - a2**k if bias else 1.0
-            for i in range(n):
-                if has_m:
-                    m[k, i] = a1 * m[k - 1, i] + b1 * g[i]
-                    mhat = m[k, i] / c1
-                else:
-                    mhat = g[i]
-                vhat = v[k, i if per_coordinate else 0] / c2
-                theta[k, i] = (1.0 - w) * prev[i] - alpha * mhat / (np.sqrt(vhat) + eps)
-                if not np.isfinite(theta[k, i]):
-                    return theta, m, v, k
-        return theta, m, v, -1
-    return recursion
+_B = types.boolean
+_F = types.float64
 
 
-_recursion = Dual(_build)
+@numba.njit(
+    types.Tuple((_F[:, ::1], _F[:, ::1], _F[:, ::1], types.int64))(
+        GRAD_TYPE, _F[::1], _F[::1], types.int64, _F, _F, _F, _F, _F, _B, _B, _F, _F, _F, _B),
+    cache=True)
+def _recursion(grad, params, theta0, steps, alpha, a1, b1, a2, b2, has_m, bias, eps, w, l2,
+              per_coordinate):
+    """Iterate the recursion; returns (theta, m, v, k_bad), k_bad = -1 if all finite."""
+    n = theta0.shape[0]
+    nm = n if per_coordinate else 1
+    theta = np.empty((steps + 1, n))
+    m = np.zeros((steps + 1 if has_m else 1, n))
+    v = np.zeros((steps + 1, nm))
+    theta[0] = theta0
+    for k in range(1, steps + 1):
+        prev = theta[k - 1]
+        g = grad(prev, params)
+        if l2 != 0.0:
+            g = g + 0.5 * l2 * prev
+        q = 0.0
+        for i in range(n):
+            q += g[i] * g[i]
+        for j in range(nm):
+            qj = g[j] * g[j] if per_coordinate else q
+            v[k, j] = a2 * v[k - 1, j] + b2 * qj
+        c1 = 1.0 - a1**k if bias else 1.0
+        c2 = 1.0 - a2**k if bias else 1.0
+        for i in range(n):
+            if has_m:
+                m[k, i] = a1 * m[k - 1, i] + b1 * g[i]
+                mhat = m[k, i] / c1
+            else:
+                mhat = g[i]
+            vhat = v[k, i if per_coordinate else 0] / c2
+            theta[k, i] = (1.0 - w) * prev[i] - alpha * mhat / (np.sqrt(vhat) + eps)
+            if not np.isfinite(theta[k, i]):
+                return theta, m, v, k
+    return theta, m, v, -1
+
+
+_plain_recursion = plain(_recursion)
 
 
 def _run(name: str, objective: Objective | tuple, theta0, alpha: float, steps: int, eps: float,
@@ -75,9 +81,9 @@ def _run(name: str, objective: Objective | tuple, theta0, alpha: float, steps: i
     steps = check.count("steps", steps)
     eps = check.nonnegative("eps", eps)
     theta0 = check.theta0_vector(theta0, objective.dim)
-    loop = _recursion.pick(objective)
-    theta, m, v, bad = loop(objective.grad, objective.grad_args, theta0, steps, alpha, a1, b1, a2,
-                            b2, has_m, bias, eps, w, l2, bool(per_coordinate))
+    loop = _recursion if objective.jitted else _plain_recursion
+    theta, m, v, bad = loop(objective.grad, objective.params, theta0, steps, alpha, a1, b1, a2, b2,
+                            has_m, bias, eps, w, l2, bool(per_coordinate))
     if bad >= 0:
         raise DivergenceError(
             f"{name}: theta became non-finite at k = {bad} (alpha = {alpha}, {params}); the last "

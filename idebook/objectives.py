@@ -1,8 +1,8 @@
 """Objective functions f: R^n -> R with their gradients.
 
-An :class:`Objective` carries ``value(theta)`` and ``grad(theta, *grad_args)``. When ``grad`` is a
-numba-jitted function the optimisation loops are compiled around it and run at full speed; a plain
-Python gradient works too, through the same loop run by the interpreter.
+An :class:`Objective` carries ``value(theta)`` and ``grad(theta, params)``. When ``grad`` is
+numba-jitted, the compiled optimisation loops call it at full speed; a plain Python gradient
+works too, through the same loops run by the interpreter.
 """
 
 from __future__ import annotations
@@ -14,43 +14,56 @@ import numba
 import numpy as np
 from numba.core.registry import CPUDispatcher
 
+from ._jit import GRAD_SIGNATURE
+
 
 @dataclass(frozen=True)
 class Objective:
-    """f(theta) and its gradient g(theta) = grad(theta, *grad_args), theta of shape (n,)."""
+    """f(theta) and its gradient g(theta) = grad(theta, params), theta of shape (n,).
+
+    ``grad`` has the signature ``grad(theta, params) -> array`` with float64 arrays; ``params``
+    is a flat float array of the objective's data (for a quadratic, A and b).
+    """
 
     value: Callable[[np.ndarray], float]
-    grad: Callable[..., np.ndarray]
-    grad_args: tuple = ()
+    grad: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    params: np.ndarray
     dim: int | None = None
     minimizer: np.ndarray | None = None
     name: str = "f"
 
     @property
     def jitted(self) -> bool:
-        """True when ``grad`` is compiled by numba, so the loops can be compiled around it."""
+        """True when ``grad`` is compiled by numba, so the compiled loops can call it."""
         return isinstance(self.grad, CPUDispatcher)
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         """g(theta) as a float array of the same shape as theta."""
-        theta = np.asarray(theta, dtype=float)
-        return np.asarray(self.grad(theta, *self.grad_args), dtype=float).reshape(theta.shape)
+        theta = np.ascontiguousarray(theta, dtype=float)
+        return np.asarray(self.grad(theta, self.params), dtype=float).reshape(theta.shape)
 
     def __call__(self, theta: np.ndarray) -> float:
         return float(self.value(np.asarray(theta, dtype=float)))
 
 
-@numba.njit(cache=True)
-def _quadratic_grad(theta: np.ndarray, A: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """g = 2 (A theta - b), the gradient of theta^T A theta - 2 b^T theta + const."""
+@numba.njit(GRAD_SIGNATURE, cache=True)
+def _quadratic_grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """g = 2 (A theta - b), the gradient of theta^T A theta - 2 b^T theta + const.
+
+    ``params`` holds A (row-major, n*n entries) followed by b (n entries).
+    """
     n = theta.shape[0]
     g = np.empty(n)
     for i in range(n):
         s = 0.0
         for j in range(n):
-            s += A[i, j] * theta[j]
-        g[i] = 2.0 * (s - b[i])
+            s += params[i * n + j] * theta[j]
+        g[i] = 2.0 * (s - params[n * n + i])
     return g
+
+
+def _quadratic_params(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.concatenate([A.ravel(), b]), dtype=np.float64)
 
 
 def quadratic(center: float | np.ndarray = 4.0, curvature: np.ndarray | None = None) -> Objective:
@@ -68,14 +81,13 @@ def quadratic(center: float | np.ndarray = 4.0, curvature: np.ndarray | None = N
         raise ValueError(f"curvature must have shape ({n}, {n}), got {A.shape}")
     if not np.all(np.isfinite(A)) or not np.allclose(A, A.T):
         raise ValueError("curvature must be a finite symmetric matrix")
-    A = np.ascontiguousarray(A)
 
     def value(theta: np.ndarray) -> float:
         d = theta - c
         return float(d @ A @ d)
 
     label = f"(theta - {c[0]:g})^2" if n == 1 and curvature is None else "quadratic"
-    return Objective(value, _quadratic_grad, (A, A @ c), n, c.copy(), label)
+    return Objective(value, _quadratic_grad, _quadratic_params(A, A @ c), n, c.copy(), label)
 
 
 def paper_regression_data(n_samples: int = 1000, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
@@ -101,39 +113,49 @@ def mse_line(x: np.ndarray, y: np.ndarray) -> Objective:
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
         raise ValueError("x and y must be finite")
     N = X.shape[0]
-    A = np.ascontiguousarray(X.T @ X / N)
-    b = X.T @ y / N
+    A, b = X.T @ X / N, X.T @ y / N
 
     def value(theta: np.ndarray) -> float:
         r = y - X @ theta
         return float(np.mean(r * r))
 
-    return Objective(value, _quadratic_grad, (A, b), X.shape[1], np.linalg.lstsq(X, y)[0], "MSE")
+    minimizer = np.linalg.lstsq(X, y)[0]
+    return Objective(value, _quadratic_grad, _quadratic_params(A, b), X.shape[1], minimizer, "MSE")
 
 
 def from_functions(
     value: Callable[[np.ndarray], float],
     grad: Callable[..., np.ndarray],
     *,
-    grad_args: tuple = (),
+    params: np.ndarray | None = None,
     dim: int | None = None,
     minimizer: np.ndarray | None = None,
     name: str = "f",
 ) -> Objective:
     """Wrap a user objective given as (value, grad).
 
-    ``grad(theta, *grad_args)`` must return an array of theta's shape. A numba-jitted ``grad`` runs
-    inside compiled loops; a plain Python one is wrapped so that scalars and lists are accepted.
+    ``grad(theta)`` returns an array of theta's shape (``grad(theta, params)`` when ``params``
+    is given). A numba-jitted ``grad`` runs inside the compiled loops at full speed; a plain
+    Python one works through the interpreted twins of the loops, and may return a scalar or a
+    list.
     """
     if not callable(value) or not callable(grad):
         raise ValueError("value and grad must be callables")
-    if not isinstance(grad, CPUDispatcher):
-        user_grad = grad
+    p = np.zeros(0) if params is None else np.ascontiguousarray(params, dtype=np.float64).ravel()
+    user = grad
+    if isinstance(user, CPUDispatcher):
+        if params is None:
+            grad = numba.njit(GRAD_SIGNATURE)(lambda theta, params: user(theta))
+        else:
+            grad = numba.njit(GRAD_SIGNATURE)(user.py_func)
+    elif params is None:
+        def grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
+            return np.asarray(user(theta), dtype=np.float64).reshape(theta.shape)
+    else:
+        def grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
+            return np.asarray(user(theta, params), dtype=np.float64).reshape(theta.shape)
 
-        def grad(theta: np.ndarray, *args: object) -> np.ndarray:
-            return np.asarray(user_grad(theta, *args), dtype=np.float64).reshape(theta.shape)
-
-    return Objective(value, grad, tuple(grad_args), dim, minimizer, name)
+    return Objective(value, grad, p, dim, minimizer, name)
 
 
 def as_objective(objective: Objective | tuple) -> Objective:

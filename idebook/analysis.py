@@ -1,0 +1,66 @@
+"""Numbers behind the figures: gaps between runs, settling times, observed orders.
+
+Tables are returned as text with a fixed number of significant digits, so that the printed
+outputs of the chapters are stable and can be checked by nbval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .results import ContinuousRun, DiscreteRun, Trajectory
+
+
+def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | None:
+    """The first k from which ||theta_k - target|| stays below ``tol`` to the end, or None."""
+    dist = np.linalg.norm(run.theta - np.asarray(target, dtype=float), axis=1)
+    outside = np.nonzero(dist >= tol)[0]
+    if outside.size == 0:
+        return 0
+    k = int(outside[-1]) + 1
+    return k if k < dist.size else None
+
+
+def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[float, float]]:
+    """max_k and final |x(alpha k) - x_k| for theta and for every shared memory state.
+
+    The continuous solution is evaluated at the discrete times t_k = alpha k (its dense output);
+    vectors are compared in the Euclidean norm.
+    """
+    c = continuous.at(discrete.t)
+    out = {}
+    for name in ("theta", "G", "v", "m"):
+        a, b = getattr(discrete, name), getattr(c, name)
+        if a is None or b is None:
+            continue
+        diff = np.linalg.norm(a - b, axis=1)
+        out[name] = (float(diff.max()), float(diff[-1]))
+    return out
+
+
+def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3) -> str:
+    """A text table of :func:`gaps` for labelled (discrete, continuous) pairs."""
+    rows = []
+    for label, (d, c) in pairs.items():
+        for name, (gmax, gfinal) in gaps(d, c).items():
+            rows.append((label, name, _fmt(gmax, digits), _fmt(gfinal, digits)))
+    return table(("run", "state", "max gap", "final gap"), rows)
+
+
+def observed_order(h: np.ndarray, error: np.ndarray) -> float:
+    """Slope p of the least-squares fit log(error) = p log(h) + c."""
+    h, error = np.asarray(h, dtype=float), np.asarray(error, dtype=float)
+    return float(np.polyfit(np.log(h), np.log(error), 1)[0])
+
+
+def table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    """Format rows as a plain-text table with aligned columns."""
+    cells = [tuple(str(x) for x in header)] + [tuple(str(x) for x in r) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(s.ljust(w) for s, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(x: float, digits: int) -> str:
+    return f"{x:.{digits}g}" if x != 0 else "0"
