@@ -211,10 +211,10 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
     return total
 
 @numba.njit(types.UniTuple(types.int64, 3)(GRAD_TYPE, _F[::1], _F[:, ::1], _F[:, ::1], types.int64,
-                                          _F, _F[::1], _I[::1], _F[::1], _F[:, ::1], _F[:, ::1]),
-           cache=True)
-def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd):
-    """One march over the grid: Lawson-RK4 steps, SDIRK4 where the step is stiff.
+                                          _F, _F[::1], _I[::1], _F[::1], _F[:, ::1], _F[:, ::1],
+                                          types.int64), cache=True)
+def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
+    """One march over the grid from node ``start``: Lawson-RK4 steps, SDIRK4 where stiff.
 
     Returns (first non-finite node or -1, number of stiff steps, failed Newton solves).
     """
@@ -238,8 +238,8 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd):
     stiff_steps = 0
     failures = 0
     if lagged:
-        lag_at(P, Pd, 0, 0.0, N, h, fp, lag0, tmp)
-    for i in range(K):
+        lag_at(P, Pd, start, 0.0, N, h, fp, lag0, tmp)
+    for i in range(start, K):
         t = i * h
         if lagged:
             lag_at(P, Pd, i, 0.5, N, h, fp, lagm, tmp)

@@ -1,0 +1,260 @@
+"""The continuous models (Propositions 1-3) and the fast solver, checked against independent truth:
+the equations themselves (residuals by quadrature), grid refinement (observed order), and the
+discrete algorithms (a gap that is first order in alpha)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+import idebook
+from idebook import continuous, discrete
+from idebook.analysis import gaps, observed_order
+from idebook.objectives import from_functions, quadratic
+
+F = quadratic()
+THETA0 = 1.0
+
+# the paper's configurations at alpha = 0.1, with their horizons (k-iterations)
+PAPER_01 = [
+    ("adagrad", {}, 2000),
+    *[("rmsprop", {"beta": b}, 60) for b in (0.0, 0.9, 0.99)],
+    *[("adam", {"beta1": b1, "beta2": b2}, 100) for b1 in (0.9, 0.0) for b2 in (0.99, 0.999)],
+]
+PAPER_001 = [
+    ("adagrad", {}, 20_000),  # a tenth of the paper's 200 000 keeps the suite fast
+    *[("rmsprop", {"beta": b}, 600) for b in (0.0, 0.9, 0.99)],
+    *[("adam", {"beta1": b1, "beta2": b2}, 1000) for b1 in (0.9, 0.0) for b2 in (0.99, 0.999)],
+]
+
+
+def solve(name, alpha, t_end, **kw):
+    return getattr(continuous, name)(F, THETA0, alpha=alpha, t_end=t_end, **kw)
+
+
+@pytest.mark.parametrize(("name", "params", "steps"), PAPER_01 + PAPER_001[1:],
+                         ids=lambda x: str(x))
+def test_default_accuracy_on_every_paper_configuration(name, params, steps):
+    """Default tol: theta within 1e-6 of a much finer solve (the grid-converged solution)."""
+    alpha = 0.1 if (name, params, steps) in PAPER_01 else 0.01
+    run = solve(name, alpha, alpha * steps, **params)
+    reference = solve(name, alpha, alpha * steps, substeps=128, **params)
+    assert run.success, run.message
+    err = np.max(np.abs(run.theta - reference.theta))
+    assert err < 1e-6
+    assert run.error_estimate < 1e-8
+    assert np.all(np.isfinite(run.theta))
+
+
+@pytest.mark.parametrize(("name", "params"), [("rmsprop", {"beta": 0.9}),
+                                              ("adam", {"beta1": 0.9, "beta2": 0.999}),
+                                              ("adagrad", {})])
+def test_observed_order_is_four(name, params):
+    """Grid refinement h = alpha/N, N = 4..32, against N = 256: errors fall like h^4."""
+    alpha, t_end = 0.1, 3.0
+    reference = solve(name, alpha, t_end, substeps=256, **params).theta
+    Ns = np.array([4, 8, 16, 32])
+    errors = [np.max(np.abs(solve(name, alpha, t_end, substeps=int(N), **params).theta
+                            - reference)) for N in Ns]
+    order = observed_order(alpha / Ns, errors)
+    assert 3.7 < order < 4.5, (errors, order)
+
+
+def _ide_residual(run, times, alpha, shifted, kernel_rate=None):
+    """|theta'(t) + g / (sqrt(M(t + shift)) + eps)| with M by adaptive quadrature of the
+    solution's own dense output: an independent check of the equation that was solved."""
+    eps = run.params["eps"]
+    h = 1e-5
+    out = []
+    for t in times:
+        dtheta = (run.at([t + h]).theta[0, 0] - run.at([t - h]).theta[0, 0]) / (2 * h)
+        s = t + alpha if shifted else t
+
+        def q(tau):
+            return F.gradient(run.at([tau]).theta[0]) ** 2
+
+        if kernel_rate is None:
+            memory = quad(lambda tau: q(tau)[0], 0, s, limit=400, epsabs=1e-13)[0] / alpha
+        else:
+            c = kernel_rate
+            memory = quad(lambda tau: c * np.exp(-c * (s - tau)) * q(tau)[0], 0, s, limit=400,
+                          epsabs=1e-13)[0]
+        g = F.gradient(run.at([t]).theta[0])[0]
+        out.append(abs(dtheta + g / (np.sqrt(memory) + eps)))
+    return np.array(out)
+
+
+def test_adagrad_solves_proposition_1():
+    alpha = 0.1
+    run = solve("adagrad", alpha, 3.0)
+    res = _ide_residual(run, [0.35, 1.0, 1.73, 2.5], alpha, shifted=True)
+    assert res.max() < 1e-6
+
+
+def test_rmsprop_solves_proposition_2():
+    alpha, beta = 0.1, 0.9
+    run = solve("rmsprop", alpha, 3.0, beta=beta)
+    res = _ide_residual(run, [0.35, 1.0, 1.73, 2.5], alpha, shifted=True,
+                        kernel_rate=(1 - beta) / alpha)
+    assert res.max() < 1e-6
+
+
+def test_adam_solves_proposition_3():
+    """theta' = -alpha(t) m / (sqrt(v) + eps(t)) with m, v the kernel integrals, eq. (5)-(6)."""
+    alpha, b1, b2 = 0.1, 0.9, 0.999
+    run = solve("adam", alpha, 3.0, beta1=b1, beta2=b2)
+    eps, h = run.params["eps"], 1e-5
+    for t in (0.35, 1.0, 2.5):
+        def moment(beta, power, t=t):
+            c = (1 - beta) / alpha
+            return quad(lambda s: c * np.exp(-c * (t - s))
+                        * F.gradient(run.at([s]).theta[0])[0] ** power, 0, t, limit=400,
+                        epsabs=1e-13)[0]
+        m, v = moment(b1, 1), moment(b2, 2)
+        alpha_t = np.sqrt(1 - b2 ** (t / alpha)) / (1 - b1 ** (t / alpha))
+        eps_t = eps * np.sqrt(1 - b2 ** (t / alpha))
+        dtheta = (run.at([t + h]).theta[0, 0] - run.at([t - h]).theta[0, 0]) / (2 * h)
+        assert abs(dtheta + alpha_t * m / (np.sqrt(v) + eps_t)) < 1e-6
+        assert abs(run.at([t]).m[0, 0] - m) < 1e-7
+        assert abs(run.at([t]).v[0, 0] - v) < 1e-7
+
+
+@pytest.mark.parametrize(("name", "params"), [("adagrad", {}), ("rmsprop", {"beta": 0.9}),
+                                              ("adam", {"beta1": 0.0, "beta2": 0.99}),
+                                              ("adam", {"beta1": 0.9, "beta2": 0.999})])
+def test_gap_to_discrete_is_first_order_in_alpha(name, params):
+    """max_k |theta(alpha k) - theta_k| over a fixed time horizon falls like alpha."""
+    t_end = 3.0
+    out = []
+    for alpha in (0.02, 0.01, 0.005):
+        steps = round(t_end / alpha)
+        d = getattr(discrete, name)(F, THETA0, alpha=alpha, steps=steps, **params)
+        c = solve(name, alpha, d.t[-1], **params)
+        out.append(gaps(d, c)["theta"][0])
+    order = observed_order([0.02, 0.01, 0.005], out)
+    assert 0.85 < order < 1.15, (out, order)
+
+
+def test_issue_gap_values_adam_theta0_zero():
+    """Adam (0, 0.99) on (theta-4)^2 from theta0 = 0: max gap 0.092, 0.029, 0.0097, 0.0029."""
+    expected = {0.1: 0.092, 0.03: 0.029, 0.01: 0.0097, 0.003: 0.0029}
+    for alpha, gap in expected.items():
+        t_end = 10.0 if alpha >= 0.01 else 3.0
+        d = discrete.adam(F, 0.0, alpha=alpha, beta1=0.0, beta2=0.99, steps=round(t_end / alpha))
+        c = continuous.adam(F, 0.0, alpha=alpha, beta1=0.0, beta2=0.99, t_end=d.t[-1])
+        assert gaps(d, c)["theta"][0] == pytest.approx(gap, rel=0.06)
+
+
+def test_memory_states_and_layout():
+    c = solve("adam", 0.1, 1.05, beta1=0.9, beta2=0.99)
+    assert c.t[-1] == 1.05 and c.t[-2] == pytest.approx(1.0)
+    assert c.theta.shape == (c.t.size, 1) and c.m.shape == c.v.shape == (c.t.size, 1)
+    assert c.G is None and c.m[0, 0] == 0.0 and c.v[0, 0] == 0.0
+    a = solve("adagrad", 0.1, 1.0)
+    assert a.G is not None and a.v is None and a.m is None
+    np.testing.assert_allclose(a.t, 0.1 * np.arange(11), rtol=0, atol=1e-15)
+
+
+def test_dense_output_matches_nodes_and_a_finer_grid():
+    c = solve("rmsprop", 0.1, 2.0, beta=0.9)
+    np.testing.assert_array_equal(c.at(c.t).theta, c.theta)
+    fine = solve("rmsprop", 0.1, 2.0, beta=0.9, substeps=128)
+    times = np.linspace(0, 2.0, 97)
+    assert np.max(np.abs(c.at(times).theta - fine.at(times).theta)) < 1e-7
+    with pytest.raises(ValueError, match="t must lie"):
+        c.at([2.5])
+
+
+def test_per_coordinate_equals_norm_in_one_dimension():
+    a = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99)
+    b = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99, per_coordinate=True)
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+def test_per_coordinate_in_two_dimensions_tracks_discrete():
+    f = quadratic([4.0, -2.0], curvature=[[1.0, 0.0], [0.0, 10.0]])
+    for per in (False, True):
+        d = discrete.rmsprop(f, [1.0, 1.0], alpha=0.01, beta=0.9, steps=300, per_coordinate=per)
+        c = continuous.rmsprop(f, [1.0, 1.0], alpha=0.01, beta=0.9, t_end=d.t[-1],
+                               per_coordinate=per)
+        assert c.v.shape[1] == (2 if per else 1)
+        assert gaps(d, c)["theta"][0] < 0.05
+
+
+def test_adamw_and_adaml2_track_their_discrete_versions():
+    for kw in ({"weight_decay": 0.01}, {"l2": 0.5}):
+        gap = []
+        for alpha in (0.02, 0.01):
+            d = discrete.adam(F, THETA0, alpha=alpha, beta1=0.9, beta2=0.999,
+                              steps=round(2 / alpha), **kw)
+            c = continuous.adam(F, THETA0, alpha=alpha, beta1=0.9, beta2=0.999, t_end=d.t[-1],
+                                **kw)
+            gap.append(gaps(d, c)["theta"][0])
+        assert 1.6 < gap[0] / gap[1] < 2.4
+
+
+def test_weight_decay_moves_the_fixed_point():
+    """AdamW's continuous model settles where w theta / alpha balances the normalised step."""
+    kw = {"alpha": 0.1, "beta1": 0.9, "beta2": 0.999, "t_end": 10.0}
+    c = continuous.adam(F, THETA0, weight_decay=0.01, **kw)
+    plain = continuous.adam(F, THETA0, **kw)
+    assert c.success and plain.success
+    assert c.theta[-1, 0] < plain.theta[-1, 0] - 1e-3
+
+
+def test_plain_python_gradient_gives_the_same_solution():
+    g = from_functions(lambda th: float((th[0] - 4) ** 2), lambda th: 2 * (th - 4))
+    a = continuous.rmsprop(g, THETA0, alpha=0.1, beta=0.9, t_end=1.0)
+    b = continuous.rmsprop(F, THETA0, alpha=0.1, beta=0.9, t_end=1.0)
+    np.testing.assert_array_equal(a.theta, b.theta)
+
+
+def test_non_convergence_is_reported_with_a_warning():
+    with pytest.warns(idebook.ConvergenceWarning, match="did not converge"):
+        run = solve("rmsprop", 0.1, 3.0, beta=0.9, max_sweeps=1)
+    assert not run.success and "Picard" in run.message
+
+
+def test_divergence_reports_the_time():
+    """A gradient that turns NaN past theta = 2 stops the solve where theta crosses 2."""
+    broken = from_functions(lambda th: 0.0, lambda th: np.where(th > 2.0, np.nan, 2 * (th - 4)))
+    with pytest.raises(idebook.DivergenceError, match="t = ") as info:
+        continuous.adagrad(broken, THETA0, alpha=0.1, t_end=5.0)
+    healthy = solve("adagrad", 0.1, 5.0)
+    t_cross = healthy.t[np.argmax(healthy.theta[:, 0] > 2.0)]
+    assert abs(info.value.where - t_cross) < 0.1 + 1e-12
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [
+    ({"alpha": 0.0}, "alpha"), ({"alpha": -0.1}, "alpha"), ({"alpha": np.nan}, "alpha"),
+    ({"beta": 1.0}, "beta"), ({"beta": -0.5}, "beta"), ({"eps": -1e-8}, "eps"),
+    ({"t_end": -1.0}, "t_end"), ({"tol": 0.0}, "tol"), ({"max_sweeps": 0}, "max_sweeps"),
+    ({"substeps": 3}, "substeps"), ({"method": "rk45"}, "method"),
+])
+def test_bad_input_names_the_parameter(kwargs, name):
+    args = {"alpha": 0.1, "beta": 0.9, "t_end": 1.0} | kwargs
+    with pytest.raises(ValueError, match=name):
+        continuous.rmsprop(F, THETA0, **args)
+
+
+@pytest.mark.parametrize("theta0", [np.nan, np.inf, [[1.0]], []])
+def test_bad_theta0(theta0):
+    with pytest.raises(ValueError, match="theta0"):
+        continuous.adagrad(F, theta0, alpha=0.1, t_end=1.0)
+
+
+def test_adam_betas_and_decay_are_validated():
+    for kw, name in (({"beta1": 1.0}, "beta1"), ({"beta2": 1.5}, "beta2"),
+                     ({"weight_decay": 1.0}, "weight_decay"), ({"l2": -1.0}, "l2")):
+        with pytest.raises(ValueError, match=name):
+            continuous.adam(F, THETA0, alpha=0.1, t_end=1.0, **kw)
+
+
+def test_t_end_zero_returns_the_initial_state():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        c = solve("adam", 0.1, 0.0, beta1=0.9, beta2=0.999)
+    assert c.t.tolist() == [0.0] and c.theta[0, 0] == THETA0
