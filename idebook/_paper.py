@@ -44,11 +44,13 @@ import math
 import warnings
 from collections.abc import Callable
 
+import numba
 import numpy as np
+from numba import types
 from numpy.polynomial import legendre
 from scipy.interpolate import CubicSpline
 
-from ._jit import Dual
+from ._jit import GRAD_TYPE, plain
 from .memory import Spec, bias_factor, kernel
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory
 
@@ -60,42 +62,45 @@ POINTS_PER_CHUNK = 250_000  # quadrature nodes evaluated at once (bounds the mem
 _GAUSS_X, _GAUSS_W = legendre.leggauss(QUADRATURE_NODES)
 
 
-def _build(wrap):
-    @wrap
-    def gradients(grad, grad_args, X, l2):
-        """g = grad f(x) + (l2/2) x for every row x of X."""
-        out = np.empty_like(X)
-        for p in range(X.shape[0]):
-            out[p] = grad(X[p], *grad_args) + 0.5 * l2 * X[p]
-        return out
-
-    @wrap
-    def euler(grad, grad_args, t, theta0, num, den, live, decay, l2):
-        """Forward Euler for theta' = -decay theta - num / den on the grid t.
-
-        ``live``: the numerator is g(theta_k), evaluated along the way (AdaGrad, RMSProp and
-        gradient flow); otherwise it is the given ``num[k]`` (Adam's mhat). ``den`` has one
-        column (norm memory) or one per coordinate. Returns (theta, k_bad), k_bad = -1 if all
-        values are finite.
-        """
-        n = theta0.shape[0]
-        per = den.shape[1] == n
-        theta = np.empty((t.shape[0], n))
-        theta[0] = theta0
-        for k in range(t.shape[0] - 1):
-            h = t[k + 1] - t[k]
-            x = theta[k]
-            g = grad(x, *grad_args) + 0.5 * l2 * x if live else num[k]
-            for i in range(n):
-                theta[k + 1, i] = x[i] - h * (decay * x[i] + g[i] / den[k, i if per else 0])
-                if not np.isfinite(theta[k + 1, i]):
-                    return theta, k + 1
-        return theta, -1
-
-    return gradients, euler
+_F = types.float64
 
 
-_loops = Dual(_build)
+@numba.njit(_F[:, ::1](GRAD_TYPE, _F[::1], _F[:, ::1], _F), cache=True)
+def _gradients(grad, params, X, l2):
+    """g = grad f(x) + (l2/2) x for every row x of X."""
+    out = np.empty_like(X)
+    for p in range(X.shape[0]):
+        out[p] = grad(X[p], params) + 0.5 * l2 * X[p]
+    return out
+
+
+@numba.njit(types.Tuple((_F[:, ::1], types.int64))(
+    GRAD_TYPE, _F[::1], _F[::1], _F[::1], _F[:, ::1], _F[:, ::1], types.boolean, _F, _F),
+    cache=True)
+def _euler(grad, params, t, theta0, num, den, live, decay, l2):
+    """Forward Euler for theta' = -decay theta - num / den on the grid t.
+
+    ``live``: the numerator is g(theta_k), evaluated along the way (AdaGrad, RMSProp and
+    gradient flow); otherwise it is the given ``num[k]`` (Adam's mhat). ``den`` has one
+    column (norm memory) or one per coordinate. Returns (theta, k_bad), k_bad = -1 if all
+    values are finite.
+    """
+    n = theta0.shape[0]
+    per = den.shape[1] == n
+    theta = np.empty((t.shape[0], n))
+    theta[0] = theta0
+    for k in range(t.shape[0] - 1):
+        h = t[k + 1] - t[k]
+        x = theta[k]
+        g = grad(x, params) + 0.5 * l2 * x if live else num[k]
+        for i in range(n):
+            theta[k + 1, i] = x[i] - h * (decay * x[i] + g[i] / den[k, i if per else 0])
+            if not np.isfinite(theta[k + 1, i]):
+                return theta, k + 1
+    return theta, -1
+
+
+_plain_gradients, _plain_euler = plain(_gradients), plain(_euler)
 
 
 def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
@@ -112,13 +117,14 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
     t = alpha * np.arange(math.floor(t_end / alpha + 1e-9) + 1)
     if t_end - t[-1] > 1e-9 * alpha:
         t = np.append(t, t_end)
-    gradients, euler = _loops.pick(spec.objective)
-    grad, grad_args = spec.objective.grad, spec.objective.grad_args
+    jit = spec.objective.jitted
+    gradients, euler = (_gradients, _euler) if jit else (_plain_gradients, _plain_euler)
+    grad, params = spec.objective.grad, spec.objective.params
     nfev = 0
 
     def march(num: np.ndarray, den: np.ndarray, live: bool, decay: float) -> np.ndarray:
         nonlocal nfev
-        theta, bad = euler(grad, grad_args, t, spec.theta0, num, den, live, decay, spec.l2)
+        theta, bad = euler(grad, params, t, spec.theta0, num, den, live, decay, spec.l2)
         nfev += t.size - 1 if live else 0
         if bad >= 0:
             raise DivergenceError(
@@ -131,7 +137,7 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
         nfev += upper.size * QUADRATURE_NODES
         return _memories(spec, _interpolant(t, theta), upper, gradients)
 
-    g0 = gradients(grad, grad_args, spec.theta0[None, :], spec.l2)[0]
+    g0 = gradients(grad, params, spec.theta0[None, :], spec.l2)[0]
     q0 = g0 * g0 if spec.per_coordinate else np.array([g0 @ g0])
 
     def sweep(theta: np.ndarray) -> np.ndarray:
@@ -211,7 +217,7 @@ def _memories(spec: Spec, spline: Callable[[np.ndarray], np.ndarray], upper: np.
         s = 0.5 * b * (_GAUSS_X + 1.0)
         weight = 0.5 * b * _GAUSS_W
         theta = spline(s.ravel())
-        g = gradients(spec.objective.grad, spec.objective.grad_args,
+        g = gradients(spec.objective.grad, spec.objective.params,
                       np.ascontiguousarray(theta), spec.l2).reshape(*s.shape, n)
         q = g * g if spec.per_coordinate else np.sum(g * g, axis=2, keepdims=True)
         for name in names:

@@ -248,111 +248,147 @@ def _choose_evaluator(g, pointwise, vectorised, xs, y, dtype):
     return vectorised if same else pointwise
 
 
-def _make_kernel(compile_: Callable[[Callable], Callable]) -> Callable:
-    """Build the fixed-point iteration; ``compile_`` is ``numba.njit`` or the identity."""
+# Array work that does not call user functions: compiled once per dtype (and cached on disk) in
+# the numba path, so a new set of user functions only compiles the thin loops of _make_kernel.
+def _jacobian_probe(x_left, y_left, x_probe, y_probe, steps):
+    """Points (x_left, y_left + steps[r] e_r) for a forward-difference Jacobian of c."""
+    x_probe[:] = x_left
+    for r in range(y_probe.shape[0]):
+        y_probe[r] = y_left
+    for r in range(steps.size):
+        steps[r] = 1.5e-8 * max(1.0, abs(y_left[r]))
+        y_probe[r + 1, r] += steps[r]
 
-    @compile_
+
+def _newton_inverse(c_probe, steps, a_block, half):
+    """Inverse of I - half (A ⊗ J), the simplified-Newton matrix of the collocation equations."""
+    n = steps.size
+    jac = np.empty((n, n), c_probe.dtype)
+    for r in range(n):
+        jac[:, r] = (c_probe[r + 1] - c_probe[0]) / steps[r]
+    return np.linalg.inv(np.eye(a_block.shape[0] * n) - half * np.kron(a_block, jac))
+
+
+def _newton_step(g, forcing, y_panel, a_rows, newton_inverse, half):
+    """One Newton update of y_j = y_0 + half Σ_m A_jm g_m; returns (first bad node or -1, step)."""
+    g += forcing
+    for j in range(g.shape[0]):
+        if not np.isfinite(g[j]).all():
+            return j, np.inf
+    residual = y_panel[1:] - y_panel[0] - half * (a_rows @ g)
+    update = newton_inverse @ residual.ravel()
+    y_panel[1:] -= update.reshape(residual.shape)
+    step = np.abs(update).max()
+    if not np.isfinite(step):
+        return 1, step
+    return -1, step / max(1.0, np.abs(y_panel).max())
+
+
+def _integral_forcing(weights, d_matrices, f_values, forcing):
+    """forcing_i = d(x_i) Σ_j W_ij f(y_j); returns the first node where it is not finite, or -1."""
+    integrals = weights @ f_values
+    for i in range(forcing.shape[0]):
+        forcing[i] = d_matrices[i] @ integrals[i]
+        if not np.isfinite(forcing[i]).all():
+            return i
+    return -1
+
+
+def _relax(y, y_new, smoothing):
+    """y <- smoothing y + (1 - smoothing) y_new; returns the global error max |y_new - y|."""
+    error = np.abs(y_new - y).max()
+    y *= smoothing
+    y += (1.0 - smoothing) * y_new
+    return error
+
+
+def _make_kernel(jit: bool) -> Callable:
+    """Build the fixed-point iteration, compiled with numba if ``jit`` else plain Python."""
+    user_compile = numba.njit if jit else (lambda fn: fn)
+    fixed_compile = functools.partial(numba.njit, cache=True) if jit else (lambda fn: fn)
+    jacobian_probe, newton_inverse, newton_step, integral_forcing, relax = map(
+        fixed_compile, (_jacobian_probe, _newton_inverse, _newton_step, _integral_forcing, _relax))
+
+    @user_compile
     def march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y_prev, y_new):
         """Solve y' = c(x, y) + forcing, y(x_0) = y_0 by Lobatto IIIA collocation, panel by panel.
 
-        Returns (status, index of the first bad node or -1).
+        ``y_prev`` (the previous iterate) is the Newton predictor. Returns (status, first bad
+        node or -1); on failure ``y_new`` is nan from the failing panel on.
         """
         n_nodes, n = forcing.shape
         p = a_rows.shape[1]
-        m = p - 1
-        dtype = forcing.dtype
-        g = np.empty((p, n), dtype)
-        y_panel = np.empty((p, n), dtype)
+        g = np.empty((p, n), forcing.dtype)
+        y_panel = np.empty((p, n), forcing.dtype)
         x_probe = np.empty(n + 1)
-        y_probe = np.empty((n + 1, n), dtype)
-        c_probe = np.empty((n + 1, n), dtype)
+        y_probe = np.empty((n + 1, n), forcing.dtype)
+        c_probe = np.empty((n + 1, n), forcing.dtype)
         steps = np.empty(n)
-        jac = np.empty((n, n), dtype)
         y_new[0] = y_0
-        for s in range(0, n_nodes - 1, m):
+        for s in range(0, n_nodes - 1, p - 1):
             xs = nodes[s : s + p]
             half = 0.5 * (xs[-1] - xs[0])
-            y_left = y_new[s]
-            # forward-difference Jacobian of c at the left end of the panel
-            x_probe[:] = xs[0]
-            for r in range(n + 1):
-                y_probe[r] = y_left
-            for r in range(n):
-                steps[r] = 1.5e-8 * max(1.0, abs(y_left[r]))
-                y_probe[r + 1, r] += steps[r]
+            jacobian_probe(xs[0], y_new[s], x_probe, y_probe, steps)
             eval_c(c, x_probe, y_probe, c_probe)
-            for r in range(n):
-                jac[:, r] = (c_probe[r + 1] - c_probe[0]) / steps[r]
-            newton_inverse = np.linalg.inv(np.eye(m * n) - half * np.kron(a_block, jac))
-            # predictor: the previous iterate, shifted to the new left value
+            inverse = newton_inverse(c_probe, steps, a_block, half)
             for j in range(p):
-                y_panel[j] = y_prev[s + j] - y_prev[s] + y_left
+                y_panel[j] = y_prev[s + j] - y_prev[s] + y_new[s]
             previous_step = np.inf
-            converged = False
+            status = _NEWTON_FAILED
             for _ in range(_NEWTON_MAX_ITERATIONS):
                 eval_c(c, xs, y_panel, g)
-                g += forcing[s : s + p]
-                for j in range(p):
-                    if not np.isfinite(g[j]).all():
-                        y_new[s + 1 :] = np.nan
-                        return _NONFINITE_Y, s + j
-                residual = y_panel[1:] - y_left - half * (a_rows @ g)
-                update = newton_inverse @ residual.ravel()
-                y_panel[1:] -= update.reshape(m, n)
-                step = np.abs(update).max()
-                if not np.isfinite(step):
+                bad, step = newton_step(g, forcing[s : s + p], y_panel, a_rows, inverse, half)
+                if bad >= 0:
                     y_new[s + 1 :] = np.nan
-                    return _NONFINITE_Y, s + 1
-                scale = max(1.0, np.abs(y_panel).max())
-                if step <= 1e-13 * scale or (step >= previous_step and step <= 1e-11 * scale):
-                    converged = True
+                    return _NONFINITE_Y, s + bad
+                if step <= 1e-13 or (step >= previous_step and step <= 1e-11):
+                    status = _CONVERGED
                     break
                 previous_step = step
-            if not converged:
+            if status != _CONVERGED:
                 y_new[s + 1 :] = np.nan
-                return _NEWTON_FAILED, s
+                return status, s
             y_new[s + 1 : s + p] = y_panel[1:]
         return _CONVERGED, -1
 
-    @compile_
+    @user_compile
     def fixed_point(eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_0, y,
                     have_guess, tolerance, max_iterations, smoothing):
-        """Gelmi–Jorquera iteration; returns (y, iterations, error, status, bad node or -1)."""
-        n_nodes, n = y.shape
-        forcing = np.zeros((n_nodes, n), y.dtype)
-        f_values = np.empty((n_nodes, n), y.dtype)
-        y_new = np.empty((n_nodes, n), y.dtype)
+        """Gelmi–Jorquera iteration from ``y`` (overwritten).
+
+        Returns (y, iterations, global error, status, first bad node or -1).
+        """
+        forcing = np.zeros_like(y)
+        f_values = np.empty_like(y)
+        y_new = np.empty_like(y)
         if not have_guess:  # y^(0): the ODE with the integral dropped
             status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y, y_new)
             if status != _CONVERGED:
                 return y_new, 0, np.inf, status, bad
-            y = y_new.copy()
+            y[:] = y_new
         error = np.inf
         best = np.inf
         for iteration in range(1, max_iterations + 1):
             eval_f(f, nodes, y, f_values)
-            integrals = weights @ f_values
-            for i in range(n_nodes):
-                forcing[i] = d_matrices[i] @ integrals[i]
-                if not np.isfinite(forcing[i]).all():
-                    return y, iteration, error, _NONFINITE_INTEGRAL, i
+            bad = integral_forcing(weights, d_matrices, f_values, forcing)
+            if bad >= 0:
+                return y, iteration, error, _NONFINITE_INTEGRAL, bad
             status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y, y_new)
             if status != _CONVERGED:
                 return y_new, iteration, error, status, bad
-            error = np.abs(y_new - y).max()
+            error = relax(y, y_new, smoothing)
             if error <= tolerance:
                 return y_new, iteration, error, _CONVERGED, -1
             best = min(best, error)
             if error > _DIVERGENCE_FACTOR * best:
                 return y_new, iteration, error, _DIVERGED, -1
-            y = smoothing * y + (1.0 - smoothing) * y_new
         return y_new, max_iterations, error, _MAX_ITERATIONS, -1
 
     return fixed_point
 
 
-_KERNEL_PYTHON = _make_kernel(lambda fn: fn)
-_KERNEL_NUMBA = _make_kernel(numba.njit)
+_KERNEL_PYTHON = _make_kernel(jit=False)
+_KERNEL_NUMBA = _make_kernel(jit=True)
 
 
 def _bound_values(name: str, bound: Callable, nodes: np.ndarray) -> np.ndarray:

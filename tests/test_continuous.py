@@ -73,15 +73,12 @@ def _ide_residual(run, times, alpha, shifted, kernel_rate=None):
         dtheta = (run.at([t + h]).theta[0, 0] - run.at([t - h]).theta[0, 0]) / (2 * h)
         s = t + alpha if shifted else t
 
-        def q(tau):
-            return F.gradient(run.at([tau]).theta[0]) ** 2
+        def weighted_q(tau, s=s):
+            weight = 1 / alpha if kernel_rate is None else (
+                kernel_rate * np.exp(-kernel_rate * (s - tau)))
+            return weight * F.gradient(run.at([tau]).theta[0])[0] ** 2
 
-        if kernel_rate is None:
-            memory = quad(lambda tau: q(tau)[0], 0, s, limit=400, epsabs=1e-13)[0] / alpha
-        else:
-            c = kernel_rate
-            memory = quad(lambda tau: c * np.exp(-c * (s - tau)) * q(tau)[0], 0, s, limit=400,
-                          epsabs=1e-13)[0]
+        memory = quad(weighted_q, 0, s, limit=400, epsabs=1e-13)[0]
         g = F.gradient(run.at([t]).theta[0])[0]
         out.append(abs(dtheta + g / (np.sqrt(memory) + eps)))
     return np.array(out)
