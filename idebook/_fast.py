@@ -216,7 +216,8 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
 def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
     """One march over the grid from node ``start``: Lawson-RK4 steps, SDIRK4 where stiff.
 
-    Returns (first non-finite node or -1, number of stiff steps, failed Newton solves).
+    Returns (first non-finite node or -1, number of stiff steps, failed Newton solves); where
+    Newton fails, the explicit step is kept and the step-halving error estimate judges it.
     """
     K = Y.shape[0] - 1
     ny = Y.shape[1]
@@ -259,11 +260,12 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
         for r in range(ny):
             num += (k3[r] - k2[r]) ** 2
             den += (z[r] - z2[r]) ** 2
-        if den > 0.0 and h * math.sqrt(num / den) > STIFF:
+        implicit = den > 0.0 and h * math.sqrt(num / den) > STIFF
+        if implicit:
             stiff_steps += 1
-            if sdirk_step(grad, params, t, h, y, Y[i + 1], i, N, D, ip, fp, P, Pd) < 0:
-                failures += 1
-        else:
+            implicit = sdirk_step(grad, params, t, h, y, Y[i + 1], i, N, D, ip, fp, P, Pd) >= 0
+            failures += 0 if implicit else 1
+        if not implicit:  # a non-stiff step, or Newton failed: the explicit step stands
             for r in range(ny):
                 z[r] = E[r] * y[r] + h * E2[r] * k3[r]
             field(t + h, z, grad(z[:n].copy(), params), lag1, ip, fp, k4)

@@ -235,17 +235,16 @@ def _solve_fast(spec: Spec, t_end: float, tol: float, substeps: int | None,
             break
         N, coarse = 2 * N, fine
     message = "The solution converged."
-    if fine.newton_failures:
-        ok = False
-        message = (f"Newton's method failed in {fine.newton_failures} implicit (stiff) steps; "
-                   "the solution is not reliable there.")
-    elif not ok:
+    if not ok:
         message = (f"Picard iteration did not converge in {max_sweeps} sweeps "
                    f"(last change in theta {residual:.3g}, needed {picard_tol:.3g}).")
     elif estimate > tol and not substeps:
         ok = False
         message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the finest step "
                    f"alpha/{2 * N}.")
+    if fine.newton_failures:
+        message += (f" Newton's method failed in {fine.newton_failures} stiff steps, which were "
+                    "taken explicitly.")
     if not ok:
         warnings.warn(f"{spec.algorithm}: {message}", ConvergenceWarning, stacklevel=3)
     t = spec.alpha * np.arange(math.floor(t_end / spec.alpha + 1e-9) + 1)

@@ -165,3 +165,85 @@ def as_objective(objective: Objective | tuple) -> Objective:
     if isinstance(objective, tuple) and len(objective) == 2:
         return from_functions(*objective)
     raise ValueError(f"objective must be an Objective or a (value, grad) pair, got {objective!r}")
+
+
+@numba.njit(GRAD_SIGNATURE, cache=True)
+def _rosenbrock_grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Gradient of (a - x)^2 + b (y - x^2)^2 with params = (a, b)."""
+    a, b = params[0], params[1]
+    x, y = theta[0], theta[1]
+    g = np.empty(2)
+    g[0] = -2.0 * (a - x) - 4.0 * b * x * (y - x * x)
+    g[1] = 2.0 * b * (y - x * x)
+    return g
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
+    """Rosenbrock's valley f(x, y) = (a - x)^2 + b (y - x^2)^2, minimum 0 at (a, a^2)."""
+    if not (np.isfinite(a) and np.isfinite(b) and b > 0):
+        raise ValueError(f"b must be > 0 and a, b finite, got a={a!r}, b={b!r}")
+
+    def value(theta: np.ndarray) -> float:
+        x, y = theta
+        return float((a - x) ** 2 + b * (y - x * x) ** 2)
+
+    return Objective(value, _rosenbrock_grad, np.array([a, b], dtype=float), 2,
+                     np.array([a, a * a]), "Rosenbrock")
+
+
+@numba.njit(GRAD_SIGNATURE, cache=True)
+def _logistic_grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """Gradient of mean log(1 + exp(-y_i x_i . theta)) + (reg/2)||theta||^2.
+
+    ``params`` = (reg, X row-major (N x n), labels y in {-1, +1}).
+    """
+    n = theta.shape[0]
+    reg = params[0]
+    N = (params.shape[0] - 1) // (n + 1)
+    g = np.zeros(n)
+    for i in range(N):
+        row = 1 + i * n
+        y = params[1 + N * n + i]
+        z = 0.0
+        for j in range(n):
+            z += params[row + j] * theta[j]
+        yz = y * z
+        # d/dz log(1 + exp(-yz)) = -y sigma(-yz), computed without overflow
+        s = 1.0 / (1.0 + np.exp(yz)) if yz > -30.0 else 1.0 - np.exp(yz)
+        for j in range(n):
+            g[j] -= y * s * params[row + j] / N
+    for j in range(n):
+        g[j] += reg * theta[j]
+    return g
+
+
+def logistic(X: np.ndarray, y: np.ndarray, reg: float = 0.0) -> Objective:
+    """Logistic regression loss mean_i log(1 + exp(-y_i x_i . theta)) + (reg/2)||theta||^2.
+
+    Labels ``y`` are in {-1, +1}; add a column of ones to ``X`` for an intercept.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[0] == 0:
+        raise ValueError(f"X must be (N, n) and y (N,), got shapes {X.shape} and {y.shape}")
+    if not np.all(np.isin(y, (-1.0, 1.0))):
+        raise ValueError("y must hold labels -1 and +1")
+    if not (np.isfinite(reg) and reg >= 0):
+        raise ValueError(f"reg must be >= 0, got {reg!r}")
+
+    def value(theta: np.ndarray) -> float:
+        return float(np.mean(np.logaddexp(0.0, -y * (X @ theta))) + 0.5 * reg * theta @ theta)
+
+    params = np.concatenate([[reg], X.ravel(), y])
+    return Objective(value, _logistic_grad, params, X.shape[1], None, "logistic")
+
+
+def two_blobs(n_samples: int = 200, separation: float = 2.0, seed: int = 0
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """A small synthetic classification set: two Gaussian clouds in the plane, labels -1/+1,
+    with a column of ones appended to X for the intercept (so theta is in R^3)."""
+    rng = np.random.default_rng(seed)
+    y = np.where(rng.random(n_samples) < 0.5, 1.0, -1.0)
+    centers = np.outer(y, [separation / 2, separation / 4])
+    X = centers + rng.standard_normal((n_samples, 2))
+    return np.column_stack([X, np.ones(n_samples)]), y
