@@ -153,7 +153,7 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
     """One step of the L-stable, stiffly accurate SDIRK method of order 4 (Hairer & Wanner,
     Solving ODEs II, Table 6.5), simplified Newton with a finite-difference Jacobian.
 
-    Returns the number of Newton iterations, or -1 if Newton did not converge.
+    Returns the number of gradient evaluations, negated if Newton did not converge.
     """
     ny = y.shape[0]
     n = ip[I_N]
@@ -201,14 +201,14 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
                 converged = np.isfinite(size)
                 break
         if not converged:
-            return -1
+            return -(total + ny + 1 + st)
         full_field(t + SDIRK_C[st] * h, Yst, grad(Yst[:n].copy(), params), lag, ip, fp, D, fz)
         for r in range(ny):
             F[st, r] = fz[r]
             z[r] = Yst[r]
     for r in range(ny):
         y_new[r] = z[r]
-    return total
+    return total + ny + 1 + 5
 
 @numba.njit(types.UniTuple(types.int64, 3)(GRAD_TYPE, _F[::1], _F[:, ::1], _F[:, ::1], types.int64,
                                           _F, _F[::1], _I[::1], _F[::1], _F[:, ::1], _F[:, ::1],
@@ -216,7 +216,7 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
 def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
     """One march over the grid from node ``start``: Lawson-RK4 steps, SDIRK4 where stiff.
 
-    Returns (first non-finite node or -1, number of stiff steps, failed Newton solves); where
+    Returns (first non-finite node or -1, gradient evaluations, failed Newton solves); where
     Newton fails, the explicit step is kept and the step-halving error estimate judges it.
     """
     K = Y.shape[0] - 1
@@ -236,7 +236,7 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
     lagm = np.zeros(nm)
     lag1 = np.zeros(nm)
     tmp = np.empty(nm)
-    stiff_steps = 0
+    nfev = 0
     failures = 0
     if lagged:
         lag_at(P, Pd, start, 0.0, N, h, fp, lag0, tmp)
@@ -260,12 +260,15 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
         for r in range(ny):
             num += (k3[r] - k2[r]) ** 2
             den += (z[r] - z2[r]) ** 2
+        nfev += 3
         implicit = den > 0.0 and h * math.sqrt(num / den) > STIFF
         if implicit:
-            stiff_steps += 1
-            implicit = sdirk_step(grad, params, t, h, y, Y[i + 1], i, N, D, ip, fp, P, Pd) >= 0
+            evals = sdirk_step(grad, params, t, h, y, Y[i + 1], i, N, D, ip, fp, P, Pd)
+            nfev += abs(evals)
+            implicit = evals > 0
             failures += 0 if implicit else 1
         if not implicit:  # a non-stiff step, or Newton failed: the explicit step stands
+            nfev += 1
             for r in range(ny):
                 z[r] = E[r] * y[r] + h * E2[r] * k3[r]
             field(t + h, z, grad(z[:n].copy(), params), lag1, ip, fp, k4)
@@ -274,13 +277,13 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
                     E[r] * k1[r] + 2.0 * E2[r] * (k2[r] + k3[r]) + k4[r])
         for r in range(ny):
             if not np.isfinite(Y[i + 1, r]):
-                return i + 1, stiff_steps, failures
+                return i + 1, nfev, failures
         for c in range(nm):
             lag0[c] = lag1[c]
     field(K * h, Y[K], grad(Y[K, :n].copy(), params), lag0, ip, fp, k1)
     for r in range(ny):
         dY[K, r] = k1[r] - D[r] * Y[K, r]
-    return -1, stiff_steps, failures
+    return -1, nfev + 1, failures
 
 
 plain_sweep = plain(sweep)

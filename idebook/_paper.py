@@ -33,9 +33,11 @@ published code approaches to O(1e-11). The published code also integrates from b
 for RMSProp (a spline extrapolated backwards); here every integral starts at 0, as in
 Proposition 2.
 
-With h = alpha the scheme nearly re-runs the discrete recursion rather than solving the IDE,
-and its cost is O(K^2)-like in work per sweep (1000 nodes per grid point); :mod:`idebook._fast`
-is the accurate and fast solver. This module is the faithful reference for comparisons.
+With h = alpha, each Euler step is the discrete update with the memory sum replaced by an
+integral, so the result stays close to the discrete recursion, and its distance to the IDE's
+solution is O(alpha): a baseline, not an accurate solver. Every sweep costs 1000 gradient
+evaluations per grid point, and the paper's cap of 1e10 sweeps is ``max_iterations`` here
+(``max_sweeps`` of :mod:`idebook.continuous`). :mod:`idebook._fast` is the accurate solver.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ from collections.abc import Callable
 import numba
 import numpy as np
 from numba import types
-from numpy.polynomial import legendre
 from scipy.interpolate import CubicSpline
+from scipy.special import roots_legendre
 
 from ._jit import GRAD_TYPE, plain
 from .memory import Spec, bias_factor, kernel
@@ -59,7 +61,7 @@ SMOOTHING_START, SMOOTHING_STEP, SMOOTHING_MAX = 0.5, 0.0005, 0.9999
 QUADRATURE_NODES = 1000
 POINTS_PER_CHUNK = 250_000  # quadrature nodes evaluated at once (bounds the memory used)
 
-_GAUSS_X, _GAUSS_W = legendre.leggauss(QUADRATURE_NODES)
+_GAUSS_X, _GAUSS_W = roots_legendre(QUADRATURE_NODES)  # the nodes of scipy's fixed_quad
 
 
 _F = types.float64
@@ -70,7 +72,9 @@ def _gradients(grad, params, X, l2):
     """g = grad f(x) + (l2/2) x for every row x of X."""
     out = np.empty_like(X)
     for p in range(X.shape[0]):
-        out[p] = grad(X[p], params) + 0.5 * l2 * X[p]
+        g = grad(X[p], params)
+        for i in range(X.shape[1]):
+            out[p, i] = g[i] + 0.5 * l2 * X[p, i]
     return out
 
 

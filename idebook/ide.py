@@ -248,68 +248,121 @@ def _choose_evaluator(g, pointwise, vectorised, xs, y, dtype):
     return vectorised if same else pointwise
 
 
-# Array work that does not call user functions: compiled once per dtype (and cached on disk) in
-# the numba path, so a new set of user functions only compiles the thin loops of _make_kernel.
+# Array work that does not call user functions, written as plain loops and always compiled with
+# numba (once per dtype, cached on disk). Loops rather than np.linalg keep the compiled code small,
+# which matters because it is linked into the kernel compiled for every new set of user functions.
+@numba.njit(cache=True)
 def _jacobian_probe(x_left, y_left, x_probe, y_probe, steps):
     """Points (x_left, y_left + steps[r] e_r) for a forward-difference Jacobian of c."""
-    x_probe[:] = x_left
-    for r in range(y_probe.shape[0]):
-        y_probe[r] = y_left
-    for r in range(steps.size):
+    n = steps.size
+    for r in range(n + 1):
+        x_probe[r] = x_left
+        for q in range(n):
+            y_probe[r, q] = y_left[q]
+    for r in range(n):
         steps[r] = 1.5e-8 * max(1.0, abs(y_left[r]))
         y_probe[r + 1, r] += steps[r]
 
 
-def _newton_inverse(c_probe, steps, a_block, half):
-    """Inverse of I - half (A ⊗ J), the simplified-Newton matrix of the collocation equations."""
-    n = steps.size
-    jac = np.empty((n, n), c_probe.dtype)
-    for r in range(n):
-        jac[:, r] = (c_probe[r + 1] - c_probe[0]) / steps[r]
-    return np.linalg.inv(np.eye(a_block.shape[0] * n) - half * np.kron(a_block, jac))
+@numba.njit(cache=True)
+def _newton_factor(c_probe, steps, a_block, half, lu, pivots):
+    """LU factors (in ``lu``, ``pivots``) of I - half (A ⊗ J), J = dc/dy by forward differences."""
+    n, m = steps.size, a_block.shape[0]
+    for j in range(m):
+        for r in range(n):
+            for q in range(n):
+                jac = (c_probe[q + 1, r] - c_probe[0, r]) / steps[q]
+                for i in range(m):
+                    lu[i * n + r, j * n + q] = (i == j and r == q) - half * a_block[i, j] * jac
+    size = m * n
+    for col in range(size):
+        pivot = col
+        for i in range(col + 1, size):
+            if abs(lu[i, col]) > abs(lu[pivot, col]):
+                pivot = i
+        pivots[col] = pivot
+        for j in range(size):
+            lu[col, j], lu[pivot, j] = lu[pivot, j], lu[col, j]
+        for i in range(col + 1, size):
+            lu[i, col] /= lu[col, col]
+            for j in range(col + 1, size):
+                lu[i, j] -= lu[i, col] * lu[col, j]
 
 
-def _newton_step(g, forcing, y_panel, a_rows, newton_inverse, half):
-    """One Newton update of y_j = y_0 + half Σ_m A_jm g_m; returns (first bad node or -1, step)."""
-    g += forcing
-    for j in range(g.shape[0]):
-        if not np.isfinite(g[j]).all():
-            return j, np.inf
-    residual = y_panel[1:] - y_panel[0] - half * (a_rows @ g)
-    update = newton_inverse @ residual.ravel()
-    y_panel[1:] -= update.reshape(residual.shape)
-    step = np.abs(update).max()
+@numba.njit(cache=True)
+def _newton_step(g, forcing, y_panel, a_rows, half, lu, pivots, update):
+    """One simplified-Newton update of y_j = y_0 + half Σ_m A_jm (g_m + forcing_m), j >= 1.
+
+    Returns (first node with non-finite right-hand side or -1, relative step size).
+    """
+    p, n = g.shape
+    for j in range(p):
+        for r in range(n):
+            g[j, r] += forcing[j, r]
+            if not np.isfinite(g[j, r]):
+                return j, np.inf
+    for j in range(1, p):  # residual of the collocation equations
+        for r in range(n):
+            total = 0.0 * g[0, 0]
+            for q in range(p):
+                total += a_rows[j - 1, q] * g[q, r]
+            update[(j - 1) * n + r] = y_panel[j, r] - y_panel[0, r] - half * total
+    size = update.size
+    for i in range(size):  # solve with the LU factors
+        update[i], update[pivots[i]] = update[pivots[i]], update[i]
+    for i in range(size):
+        for j in range(i):
+            update[i] -= lu[i, j] * update[j]
+    for i in range(size - 1, -1, -1):
+        for j in range(i + 1, size):
+            update[i] -= lu[i, j] * update[j]
+        update[i] /= lu[i, i]
+    step, scale = 0.0, 1.0
+    for j in range(1, p):
+        for r in range(n):
+            y_panel[j, r] -= update[(j - 1) * n + r]
+            step = max(step, abs(update[(j - 1) * n + r]))
+            scale = max(scale, abs(y_panel[j, r]))
     if not np.isfinite(step):
         return 1, step
-    return -1, step / max(1.0, np.abs(y_panel).max())
+    return -1, step / scale
 
 
+@numba.njit(cache=True)
 def _integral_forcing(weights, d_matrices, f_values, forcing):
     """forcing_i = d(x_i) Σ_j W_ij f(y_j); returns the first node where it is not finite, or -1."""
-    integrals = weights @ f_values
-    for i in range(forcing.shape[0]):
-        forcing[i] = d_matrices[i] @ integrals[i]
-        if not np.isfinite(forcing[i]).all():
-            return i
+    n_nodes, n = f_values.shape
+    integral = np.empty(n, forcing.dtype)
+    for i in range(n_nodes):
+        integral[:] = 0.0
+        for j in range(n_nodes):
+            for r in range(n):
+                integral[r] += weights[i, j] * f_values[j, r]
+        for r in range(n):
+            total = 0.0 * integral[0]
+            for q in range(n):
+                total += d_matrices[i, r, q] * integral[q]
+            forcing[i, r] = total
+            if not np.isfinite(total):
+                return i
     return -1
 
 
+@numba.njit(cache=True)
 def _relax(y, y_new, smoothing):
     """y <- smoothing y + (1 - smoothing) y_new; returns the global error max |y_new - y|."""
-    error = np.abs(y_new - y).max()
-    y *= smoothing
-    y += (1.0 - smoothing) * y_new
+    error = 0.0
+    for i in range(y.shape[0]):
+        for r in range(y.shape[1]):
+            error = max(error, abs(y_new[i, r] - y[i, r]))
+            y[i, r] = smoothing * y[i, r] + (1.0 - smoothing) * y_new[i, r]
     return error
 
 
-def _make_kernel(jit: bool) -> Callable:
-    """Build the fixed-point iteration, compiled with numba if ``jit`` else plain Python."""
-    user_compile = numba.njit if jit else (lambda fn: fn)
-    fixed_compile = functools.partial(numba.njit, cache=True) if jit else (lambda fn: fn)
-    jacobian_probe, newton_inverse, newton_step, integral_forcing, relax = map(
-        fixed_compile, (_jacobian_probe, _newton_inverse, _newton_step, _integral_forcing, _relax))
+def _make_kernel(compile_: Callable[[Callable], Callable]) -> Callable:
+    """Build the fixed-point iteration; ``compile_`` is ``numba.njit`` or the identity."""
 
-    @user_compile
+    @compile_(inline=True)
     def march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y_prev, y_new):
         """Solve y' = c(x, y) + forcing, y(x_0) = y_0 by Lobatto IIIA collocation, panel by panel.
 
@@ -318,26 +371,31 @@ def _make_kernel(jit: bool) -> Callable:
         """
         n_nodes, n = forcing.shape
         p = a_rows.shape[1]
+        size = (p - 1) * n
         g = np.empty((p, n), forcing.dtype)
         y_panel = np.empty((p, n), forcing.dtype)
         x_probe = np.empty(n + 1)
         y_probe = np.empty((n + 1, n), forcing.dtype)
         c_probe = np.empty((n + 1, n), forcing.dtype)
         steps = np.empty(n)
+        lu = np.empty((size, size), forcing.dtype)
+        pivots = np.empty(size, np.int64)
+        update = np.empty(size, forcing.dtype)
         y_new[0] = y_0
         for s in range(0, n_nodes - 1, p - 1):
             xs = nodes[s : s + p]
             half = 0.5 * (xs[-1] - xs[0])
-            jacobian_probe(xs[0], y_new[s], x_probe, y_probe, steps)
+            _jacobian_probe(xs[0], y_new[s], x_probe, y_probe, steps)
             eval_c(c, x_probe, y_probe, c_probe)
-            inverse = newton_inverse(c_probe, steps, a_block, half)
+            _newton_factor(c_probe, steps, a_block, half, lu, pivots)
             for j in range(p):
                 y_panel[j] = y_prev[s + j] - y_prev[s] + y_new[s]
             previous_step = np.inf
             status = _NEWTON_FAILED
             for _ in range(_NEWTON_MAX_ITERATIONS):
                 eval_c(c, xs, y_panel, g)
-                bad, step = newton_step(g, forcing[s : s + p], y_panel, a_rows, inverse, half)
+                bad, step = _newton_step(g, forcing[s : s + p], y_panel, a_rows, half, lu,
+                                         pivots, update)
                 if bad >= 0:
                     y_new[s + 1 :] = np.nan
                     return _NONFINITE_Y, s + bad
@@ -351,7 +409,7 @@ def _make_kernel(jit: bool) -> Callable:
             y_new[s + 1 : s + p] = y_panel[1:]
         return _CONVERGED, -1
 
-    @user_compile
+    @compile_(inline=False)
     def fixed_point(eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_0, y,
                     have_guess, tolerance, max_iterations, smoothing):
         """Gelmi–Jorquera iteration from ``y`` (overwritten).
@@ -361,22 +419,21 @@ def _make_kernel(jit: bool) -> Callable:
         forcing = np.zeros_like(y)
         f_values = np.empty_like(y)
         y_new = np.empty_like(y)
-        if not have_guess:  # y^(0): the ODE with the integral dropped
-            status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y, y_new)
-            if status != _CONVERGED:
-                return y_new, 0, np.inf, status, bad
-            y[:] = y_new
         error = np.inf
         best = np.inf
-        for iteration in range(1, max_iterations + 1):
-            eval_f(f, nodes, y, f_values)
-            bad = integral_forcing(weights, d_matrices, f_values, forcing)
-            if bad >= 0:
-                return y, iteration, error, _NONFINITE_INTEGRAL, bad
+        for iteration in range(1 if have_guess else 0, max_iterations + 1):
+            if iteration > 0:  # iteration 0 is y^(0), the ODE with the integral dropped
+                eval_f(f, nodes, y, f_values)
+                bad = _integral_forcing(weights, d_matrices, f_values, forcing)
+                if bad >= 0:
+                    return y, iteration, error, _NONFINITE_INTEGRAL, bad
             status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y, y_new)
             if status != _CONVERGED:
                 return y_new, iteration, error, status, bad
-            error = relax(y, y_new, smoothing)
+            if iteration == 0:
+                y[:] = y_new
+                continue
+            error = _relax(y, y_new, smoothing)
             if error <= tolerance:
                 return y_new, iteration, error, _CONVERGED, -1
             best = min(best, error)
@@ -387,8 +444,8 @@ def _make_kernel(jit: bool) -> Callable:
     return fixed_point
 
 
-_KERNEL_PYTHON = _make_kernel(jit=False)
-_KERNEL_NUMBA = _make_kernel(jit=True)
+_KERNEL_PYTHON = _make_kernel(lambda inline: lambda fn: fn)
+_KERNEL_NUMBA = _make_kernel(lambda inline: numba.njit(inline="always" if inline else "never"))
 
 
 def _bound_values(name: str, bound: Callable, nodes: np.ndarray) -> np.ndarray:
@@ -634,3 +691,4 @@ def solve_ide(
         y_nodes=y_nodes[:, 0] if scalar else y_nodes,
         panel_edges=edges,
     )
+
