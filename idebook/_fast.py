@@ -58,7 +58,7 @@ I_N, I_NM, I_HAS_M, I_PER, I_MODE = range(5)
 F_ALPHA, F_C1, F_C2, F_D2, F_EA, F_W0, F_LB1, F_LB2, F_EPS, F_L2 = range(10)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def bias_ratio(x, forcing, t, alpha, lnb):
     """x / (1 - beta^(t/alpha)) for a moment x with x(0) = 0 and x'(0) = forcing.
 
@@ -71,7 +71,7 @@ def bias_ratio(x, forcing, t, alpha, lnb):
         return forcing * alpha / (-lnb)
     return x / (-math.expm1(t / alpha * lnb))
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def field(t, y, g, lag, ip, fp, out):
     """Write N(t, y), the non-linear part of y' = -D y + N(t, y), into out (g = grad f)."""
     n = ip[I_N]
@@ -103,7 +103,7 @@ def field(t, y, g, lag, ip, fp, out):
             vhat = fp[F_EA] * y[iv + j] + lag[j]
         out[i] = -mhat / (np.sqrt(max(vhat, 0.0)) + fp[F_EPS])
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def memory_at(P, Pd, j, frac, h, d2, out):
     """P at time (j + frac) h, 0 <= frac < 1: cubic Hermite on the grid, and past its end
     the memory continued with q frozen at its last value."""
@@ -132,7 +132,7 @@ def memory_at(P, Pd, j, frac, h, d2, out):
         else:
             out[c] = P[K, c] + forcing * tau
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def lag_at(P, Pd, i, frac, N, h, fp, lag, tmp):
     """Window integral P(t + alpha) - exp(-d2 alpha) P(t) at t = (i + frac) h."""
     memory_at(P, Pd, i + N, frac, h, fp[F_D2], lag)
@@ -140,7 +140,7 @@ def lag_at(P, Pd, i, frac, N, h, fp, lag, tmp):
     for c in range(lag.shape[0]):
         lag[c] -= fp[F_EA] * tmp[c]
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def full_field(t, y, g, lag, ip, fp, D, out):
     """F(t, y) = -D y + N(t, y), the whole right-hand side; g = grad f(theta)."""
     field(t, y, g, lag, ip, fp, out)
@@ -148,7 +148,8 @@ def full_field(t, y, g, lag, ip, fp, D, out):
         out[r] -= D[r] * y[r]
 
 @numba.njit(types.int64(GRAD_TYPE, _F[::1], _F, _F, _F[::1], _F[::1], types.int64, types.int64,
-                        _F[::1], _I[::1], _F[::1], _F[:, ::1], _F[:, ::1]), cache=True)
+                        _F[::1], _I[::1], _F[::1], _F[:, ::1], _F[:, ::1]),
+           cache=True, error_model="numpy")
 def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
     """One step of the L-stable, stiffly accurate SDIRK method of order 4 (Hairer & Wanner,
     Solving ODEs II, Table 6.5), simplified Newton with a finite-difference Jacobian.

@@ -13,7 +13,7 @@ import numpy as np
 
 def positive(name: str, value: float) -> float:
     """Return ``value`` as a float if it is finite and > 0."""
-    value = _real(name, value)
+    value = _real(name, value, "> 0")
     if not value > 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return value
@@ -21,7 +21,7 @@ def positive(name: str, value: float) -> float:
 
 def nonnegative(name: str, value: float) -> float:
     """Return ``value`` as a float if it is finite and >= 0."""
-    value = _real(name, value)
+    value = _real(name, value, ">= 0")
     if not value >= 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return value
@@ -29,7 +29,7 @@ def nonnegative(name: str, value: float) -> float:
 
 def unit_interval(name: str, value: float) -> float:
     """Return ``value`` as a float if it lies in [0, 1) (a decay rate beta)."""
-    value = _real(name, value)
+    value = _real(name, value, "in [0, 1)")
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value!r}")
     return value
@@ -58,11 +58,11 @@ def theta0_vector(theta0: float | np.ndarray, dim: int | None) -> np.ndarray:
     return arr.copy()
 
 
-def _real(name: str, value: float) -> float:
+def _real(name: str, value: float, allowed: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+        raise ValueError(f"{name} must be a real number {allowed}, got {value!r}") from None
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite and {allowed}, got {value!r}")
     return value

@@ -58,9 +58,7 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
     """
     beta1 = check.unit_interval("beta1", beta1)
     beta2 = check.unit_interval("beta2", beta2)
-    w = check.nonnegative("weight_decay", weight_decay)
-    if w >= 1.0:
-        raise ValueError(f"weight_decay must be in [0, 1), got {w!r}")
+    w = check.unit_interval("weight_decay", weight_decay)
     spec = _spec("adam", objective, theta0, alpha, eps, per_coordinate, beta1=beta1, beta2=beta2,
                  weight_decay=w, l2=check.nonnegative("l2", l2))
     return _solve(spec, t_end, method, tol, substeps, max_sweeps)

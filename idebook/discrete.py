@@ -34,7 +34,7 @@ _F = types.float64
 @numba.njit(
     types.Tuple((_F[:, ::1], _F[:, ::1], _F[:, ::1], types.int64))(
         GRAD_TYPE, _F[::1], _F[::1], types.int64, _F, _F, _F, _F, _F, _B, _B, _F, _F, _F, _B),
-    cache=True)
+    cache=True, error_model="numpy")
 def _recursion(grad, params, theta0, steps, alpha, a1, b1, a2, b2, has_m, bias, eps, w, l2,
               per_coordinate):
     """Iterate the recursion; returns (theta, m, v, k_bad), k_bad = -1 if all finite."""
@@ -55,8 +55,10 @@ def _recursion(grad, params, theta0, steps, alpha, a1, b1, a2, b2, has_m, bias, 
         for j in range(nm):
             qj = g[j] * g[j] if per_coordinate else q
             v[k, j] = a2 * v[k - 1, j] + b2 * qj
-        c1 = 1.0 - a1**k if bias else 1.0
-        c2 = 1.0 - a2**k if bias else 1.0
+            if not np.isfinite(v[k, j]):
+                return theta, m, v, k
+        c1 = 1.0 - a1 ** float(k) if bias else 1.0
+        c2 = 1.0 - a2 ** float(k) if bias else 1.0
         for i in range(n):
             if has_m:
                 m[k, i] = a1 * m[k - 1, i] + b1 * g[i]
@@ -65,7 +67,7 @@ def _recursion(grad, params, theta0, steps, alpha, a1, b1, a2, b2, has_m, bias, 
                 mhat = g[i]
             vhat = v[k, i if per_coordinate else 0] / c2
             theta[k, i] = (1.0 - w) * prev[i] - alpha * mhat / (np.sqrt(vhat) + eps)
-            if not np.isfinite(theta[k, i]):
+            if not (np.isfinite(theta[k, i]) and np.isfinite(m[k if has_m else 0, i])):
                 return theta, m, v, k
     return theta, m, v, -1
 
@@ -86,8 +88,9 @@ def _run(name: str, objective: Objective | tuple, theta0, alpha: float, steps: i
                             has_m, bias, eps, w, l2, bool(per_coordinate))
     if bad >= 0:
         raise DivergenceError(
-            f"{name}: theta became non-finite at k = {bad} (alpha = {alpha}, {params}); the last "
-            f"finite iterate is theta_{bad - 1} = {theta[bad - 1]}", bad)
+            f"{name}: the state (theta, G, v or m) became non-finite at k = {bad} "
+            f"(alpha = {alpha}, {params}); the last finite iterate is theta_{bad - 1} = "
+            f"{theta[bad - 1]}", bad)
     t = alpha * np.arange(steps + 1)
     memory = {"G": v} if name == "adagrad" else {"v": v}
     if has_m:
@@ -128,9 +131,7 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
     """
     beta1 = check.unit_interval("beta1", beta1)
     beta2 = check.unit_interval("beta2", beta2)
-    w = check.nonnegative("weight_decay", weight_decay)
-    if w >= 1.0:
-        raise ValueError(f"weight_decay must be in [0, 1), got {w!r}")
+    w = check.unit_interval("weight_decay", weight_decay)
     l2 = check.nonnegative("l2", l2)
     params = {"beta1": beta1, "beta2": beta2, "weight_decay": w, "l2": l2}
     return _run("adam", objective, theta0, alpha, steps, eps, per_coordinate, params,

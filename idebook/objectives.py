@@ -81,6 +81,8 @@ def quadratic(center: float | np.ndarray = 4.0, curvature: np.ndarray | None = N
         raise ValueError(f"curvature must have shape ({n}, {n}), got {A.shape}")
     if not np.all(np.isfinite(A)) or not np.allclose(A, A.T):
         raise ValueError("curvature must be a finite symmetric matrix")
+    if np.linalg.eigvalsh(A).min() < -1e-12 * max(1.0, np.abs(A).max()):
+        raise ValueError("curvature must be positive semi-definite")
 
     def value(theta: np.ndarray) -> float:
         d = theta - c

@@ -1,0 +1,160 @@
+"""Tests of idebook.analysis on hand-made trajectories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from idebook import analysis, discrete, objectives
+from idebook.results import ContinuousRun, DiscreteRun, Trajectory
+
+
+def traj(theta):
+    theta = np.asarray(theta, dtype=float)
+    theta = theta.reshape(len(theta), -1)
+    return Trajectory(0.1 * np.arange(len(theta)), theta)
+
+
+# ---------------------------------------------------------------------------------------------
+# settle_k
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("theta, k", [
+    ([5.0, 4.5, 4.01, 4.0005, 4.0001, 3.9999], 3),  # enters at k = 3 and stays
+    ([4.0, 4.0001, 4.01, 4.0001, 4.0], 3),           # inside, leaves at k = 2, back at k = 3
+    ([4.0, 4.0, 4.0], 0),                            # inside from the start
+    ([4.0002, 3.9998, 4.0], 0),
+    ([5.0, 4.0, 4.0], 1),
+    ([4.0], 0),
+])
+def test_settle_k_by_hand(theta, k):
+    assert analysis.settle_k(traj(theta), 4.0, 1e-3) == k
+
+
+@pytest.mark.parametrize("theta", [[5.0, 4.0, 4.1], [5.0, 6.0, 7.0], [4.0, 4.0, 4.002], [3.0]])
+def test_settle_k_never_settles(theta):
+    assert analysis.settle_k(traj(theta), 4.0, 1e-3) is None
+
+
+def test_settle_k_tolerance_is_strict():
+    # "stays below tol": a distance equal to tol is outside
+    assert analysis.settle_k(traj([1.0, 0.5, 0.25]), 0.0, 0.5) == 2
+    assert analysis.settle_k(traj([1.0, 0.5, 0.25]), 0.0, 0.5000001) == 1
+
+
+def test_settle_k_uses_the_euclidean_norm():
+    run = traj([[3.0, 4.0], [0.3, 0.4], [0.0, 0.1]])  # distances 5, 0.5, 0.1 from 0
+    assert analysis.settle_k(run, [0.0, 0.0], 0.6) == 1
+    assert analysis.settle_k(run, [0.0, 0.0], 0.45) == 2  # max |coordinate| would give 1
+    assert analysis.settle_k(run, np.array([0.0, 0.1]), 0.05) == 2
+    assert analysis.settle_k(run, [0.0, 0.0], 0.05) is None
+
+
+def test_settle_k_on_a_discrete_run_matches_the_definition():
+    d = discrete.rmsprop(objectives.quadratic(), 1.0, alpha=0.1, beta=0.9, steps=60)
+    tol = 0.05
+    k = analysis.settle_k(d, 4.0, tol)
+    assert k is not None and 0 < k <= 60
+    dist = np.abs(d.theta[:, 0] - 4.0)
+    assert np.all(dist[k:] < tol)
+    assert dist[k - 1] >= tol
+
+
+# ---------------------------------------------------------------------------------------------
+# observed_order
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("p", [1.0, 2.0, 4.0, 0.5])
+@pytest.mark.parametrize("C", [1e-3, 3.7, 250.0])
+def test_observed_order_exact_power_law(p, C):
+    h = 0.1 / 2.0 ** np.arange(5)
+    assert analysis.observed_order(h, C * h**p) == pytest.approx(p, rel=1e-12)
+
+
+def test_observed_order_negative_slope_and_lists():
+    h = [1.0, 0.1, 0.01]
+    assert analysis.observed_order(h, [1.0, 10.0, 100.0]) == pytest.approx(-1.0, rel=1e-12)
+    assert isinstance(analysis.observed_order(h, [1.0, 10.0, 100.0]), float)
+
+
+def test_observed_order_least_squares_fit():
+    # log err = 4 log h + c + r with residuals r = (+d, -d, -d, +d): symmetric about the mean of
+    # log h, orthogonal to the centred log h, so the least-squares slope is still exactly 4
+    h = np.array([0.08, 0.04, 0.02, 0.01])
+    r = 0.1 * np.array([1.0, -1.0, -1.0, 1.0])
+    err = 2.0 * h**4 * np.exp(r)
+    assert analysis.observed_order(h, err) == pytest.approx(4.0, rel=1e-12)
+    # residuals correlated with log h tilt the fit: +d at the two largest h, -d at the two
+    # smallest raise the slope by sum(x r) / sum(x^2) = 0.4 ln 2 / (5 ln(2)^2), x = centred log h
+    r2 = 0.1 * np.array([1.0, 1.0, -1.0, -1.0])
+    assert analysis.observed_order(h, 2.0 * h**4 * np.exp(r2)) == pytest.approx(
+        4.0 + 0.4 / (5.0 * np.log(2.0)), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------------------------
+def test_table_format():
+    out = analysis.table(("a", "bb"), [("xxx", 1), ("y", 22.5)])
+    assert out == "a    bb\n---  ----\nxxx  1\ny    22.5"
+
+
+def test_table_no_rows():
+    assert analysis.table(("alpha", "k"), []) == "alpha  k\n-----  -"
+
+
+def _fake_continuous(t, **states):
+    """A ContinuousRun whose dense output returns the given states and records the times asked."""
+    calls = []
+
+    def dense(times):
+        calls.append(np.array(times))
+        return Trajectory(times, **states)
+
+    return ContinuousRun(t, states["theta"], dense=dense), calls
+
+
+def test_gaps_values_and_times():
+    t = np.array([0.0, 0.1, 0.2])
+    d = DiscreteRun(t, np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0]]),
+                    v=np.array([[0.0], [1.0], [2.0]]), m=np.zeros((3, 2)), algorithm="adam",
+                    alpha=0.1)
+    c, calls = _fake_continuous(t, theta=np.array([[1.0, 0.0], [2.0, 0.5], [0.0, 5.0]]),
+                                v=np.array([[0.0], [1.25], [2.0]]))
+    g = analysis.gaps(d, c)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(calls[0], t)
+    assert set(g) == {"theta", "v"}  # m only on one side, G on neither
+    assert g["theta"] == (5.0, 5.0)  # ||(3, 1) - (0, 5)|| = 5
+    assert g["v"] == (0.25, 0.0)
+
+
+def test_gap_table_format():
+    t = np.array([0.0, 0.1, 0.2])
+    adam = DiscreteRun(t, np.array([[1.0], [2.0], [3.0]]), v=np.array([[0.0], [1.0], [2.0]]),
+                       m=np.array([[0.0], [0.5], [0.7]]), algorithm="adam", alpha=0.1)
+    c_adam, _ = _fake_continuous(t, theta=np.array([[1.0], [2.0 + 1.0 / 3.0], [3.0 + 2e-4 / 3.0]]),
+                                 v=np.array([[0.0], [1.0], [2.0]]))
+    ada = DiscreteRun(t, np.array([[1.0], [2.0], [3.0]]), G=np.array([[0.0], [36.0], [70.0]]),
+                      algorithm="adagrad", alpha=0.1)
+    c_ada, _ = _fake_continuous(t, theta=np.array([[1.0], [2.0], [3.0]]),
+                                G=np.array([[0.0], [36.5], [70.000123456]]))
+    out = analysis.gap_table({"adam": (adam, c_adam), "adagrad": (ada, c_ada)})
+    expected = "\n".join([
+        "run      state  max gap  final gap",
+        "-------  -----  -------  ---------",
+        "adam     theta  0.333    6.67e-05",
+        "adam     v      0        0",
+        "adagrad  theta  0        0",
+        "adagrad  G      0.5      0.000123",
+    ])
+    assert out == expected
+    out5 = analysis.gap_table({"adam": (adam, c_adam)}, digits=5)
+    assert out5.splitlines()[2].split() == ["adam", "theta", "0.33333", "6.6667e-05"]
+
+
+def test_gaps_of_a_run_with_itself_are_zero():
+    d = discrete.adam(objectives.quadratic(), 1.0, alpha=0.1, steps=20)
+    c, _ = _fake_continuous(d.t, theta=d.theta, v=d.v, m=d.m)
+    assert analysis.gaps(d, c) == {"theta": (0.0, 0.0), "v": (0.0, 0.0), "m": (0.0, 0.0)}
+    lines = analysis.gap_table({"adam": (d, c)}).splitlines()
+    assert [line.split()[1:] for line in lines[2:]] == [["theta", "0", "0"], ["v", "0", "0"],
+                                                        ["m", "0", "0"]]
