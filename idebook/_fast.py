@@ -168,14 +168,14 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
     z = np.empty(ny)
     if lagged:
         lag_at(P, Pd, i, 0.0, N, h, fp, lag, tmp)
-    full_field(t, y, grad(y[:n].copy(), params), lag, ip, fp, D, f0)
+    full_field(t, y, grad(y[:n], params), lag, ip, fp, D, f0)
     W = np.eye(ny)
     for c in range(ny):
         delta = 1.5e-8 * max(abs(y[c]), 1e-8)
         for r in range(ny):
             z[r] = y[r]
         z[c] += delta
-        full_field(t, z, grad(z[:n].copy(), params), lag, ip, fp, D, fz)
+        full_field(t, z, grad(z[:n], params), lag, ip, fp, D, fz)
         for r in range(ny):
             W[r, c] -= 0.25 * h * (fz[r] - f0[r]) / delta
     Winv = np.linalg.inv(W)
@@ -190,7 +190,7 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
         Yst = y.copy() if st == 0 else z.copy()
         converged = False
         for _ in range(50):
-            full_field(t + SDIRK_C[st] * h, Yst, grad(Yst[:n].copy(), params), lag, ip, fp, D, fz)
+            full_field(t + SDIRK_C[st] * h, Yst, grad(Yst[:n], params), lag, ip, fp, D, fz)
             res = Yst - base - 0.25 * h * fz
             dY = Winv @ res
             size = 0.0
@@ -203,7 +203,7 @@ def sdirk_step(grad, params, t, h, y, y_new, i, N, D, ip, fp, P, Pd):
                 break
         if not converged:
             return -(total + ny + 1 + st)
-        full_field(t + SDIRK_C[st] * h, Yst, grad(Yst[:n].copy(), params), lag, ip, fp, D, fz)
+        full_field(t + SDIRK_C[st] * h, Yst, grad(Yst[:n], params), lag, ip, fp, D, fz)
         for r in range(ny):
             F[st, r] = fz[r]
             z[r] = Yst[r]
@@ -247,14 +247,14 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
             lag_at(P, Pd, i, 0.5, N, h, fp, lagm, tmp)
             lag_at(P, Pd, i + 1, 0.0, N, h, fp, lag1, tmp)
         y = Y[i]
-        field(t, y, grad(y[:n].copy(), params), lag0, ip, fp, k1)
+        field(t, y, grad(y[:n], params), lag0, ip, fp, k1)
         for r in range(ny):
             dY[i, r] = k1[r] - D[r] * y[r]
             z2[r] = E2[r] * (y[r] + 0.5 * h * k1[r])
-        field(t + 0.5 * h, z2, grad(z2[:n].copy(), params), lagm, ip, fp, k2)
+        field(t + 0.5 * h, z2, grad(z2[:n], params), lagm, ip, fp, k2)
         for r in range(ny):
             z[r] = E2[r] * y[r] + 0.5 * h * k2[r]
-        field(t + 0.5 * h, z, grad(z[:n].copy(), params), lagm, ip, fp, k3)
+        field(t + 0.5 * h, z, grad(z[:n], params), lagm, ip, fp, k3)
         # Lipschitz estimate of N from the two midpoint stages (Shampine's stiffness test)
         num = 0.0
         den = 0.0
@@ -272,7 +272,7 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
             nfev += 1
             for r in range(ny):
                 z[r] = E[r] * y[r] + h * E2[r] * k3[r]
-            field(t + h, z, grad(z[:n].copy(), params), lag1, ip, fp, k4)
+            field(t + h, z, grad(z[:n], params), lag1, ip, fp, k4)
             for r in range(ny):
                 Y[i + 1, r] = E[r] * y[r] + h / 6.0 * (
                     E[r] * k1[r] + 2.0 * E2[r] * (k2[r] + k3[r]) + k4[r])
@@ -281,7 +281,7 @@ def sweep(grad, params, Y, dY, N, h, D, ip, fp, P, Pd, start):
                 return i + 1, nfev, failures
         for c in range(nm):
             lag0[c] = lag1[c]
-    field(K * h, Y[K], grad(Y[K, :n].copy(), params), lag0, ip, fp, k1)
+    field(K * h, Y[K], grad(Y[K, :n], params), lag0, ip, fp, k1)
     for r in range(ny):
         dY[K, r] = k1[r] - D[r] * Y[K, r]
     return -1, nfev + 1, failures
