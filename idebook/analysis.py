@@ -10,6 +10,9 @@ import numpy as np
 
 from .results import ContinuousRun, DiscreteRun, Trajectory
 
+FLOOR = 1e-10
+"""Magnitudes printed as "<1e-10" by :func:`fmt`: below this, digits are round-off."""
+
 
 def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | None:
     """The first k from which ||theta_k - target|| stays below ``tol`` to the end, or None."""
@@ -38,12 +41,13 @@ def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[fl
     return out
 
 
-def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3) -> str:
+def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3,
+              floor: float = FLOOR) -> str:
     """A text table of :func:`gaps` for labelled (discrete, continuous) pairs."""
     rows = []
     for label, (d, c) in pairs.items():
         for name, (gmax, gfinal) in gaps(d, c).items():
-            rows.append((label, name, _fmt(gmax, digits), _fmt(gfinal, digits)))
+            rows.append((label, name, fmt(gmax, digits, floor), fmt(gfinal, digits, floor)))
     return table(("run", "state", "max gap", "final gap"), rows)
 
 
@@ -62,5 +66,14 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def _fmt(x: float, digits: int) -> str:
-    return f"{x:.{digits}g}" if x != 0 else "0"
+def fmt(x: float, digits: int = 3, floor: float = FLOOR) -> str:
+    """``x`` to ``digits`` significant digits; magnitudes below ``floor`` print as "<floor".
+
+    Round-off-level numbers differ between machines, so printed (nbval-checked) outputs
+    show them only as being below the floor.
+    """
+    if x == 0:
+        return "0"
+    if abs(x) < floor:
+        return f"<{floor:.0e}"
+    return f"{x:.{digits}g}"

@@ -158,3 +158,12 @@ def test_gaps_of_a_run_with_itself_are_zero():
     lines = analysis.gap_table({"adam": (d, c)}).splitlines()
     assert [line.split()[1:] for line in lines[2:]] == [["theta", "0", "0"], ["v", "0", "0"],
                                                         ["m", "0", "0"]]
+
+
+def test_fmt_hides_round_off_below_the_floor():
+    assert analysis.fmt(3.06e-14) == "<1e-10"
+    assert analysis.fmt(-2e-12) == "<1e-10"
+    assert analysis.fmt(1.5e-10) == "1.5e-10"
+    assert analysis.fmt(0.0123456) == "0.0123"
+    assert analysis.fmt(0.0) == "0"
+    assert analysis.fmt(1e-7, floor=1e-6) == "<1e-06"
