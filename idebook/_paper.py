@@ -141,8 +141,10 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
         nfev += upper.size * QUADRATURE_NODES
         return _memories(spec, _interpolant(t, theta), upper, gradients)
 
-    g0 = gradients(grad, params, spec.theta0[None, :], spec.l2)[0]
-    q0 = g0 * g0 if spec.per_coordinate else np.array([g0 @ g0])
+    if spec.has_m:  # the forcings at t = 0 that give Adam's bias-corrected moments there
+        g0 = gradients(grad, params, spec.theta0[None, :], spec.l2)[0]
+        q0 = g0 * g0 if spec.per_coordinate else np.array([g0 @ g0])
+        nfev += 1
 
     def sweep(theta: np.ndarray) -> np.ndarray:
         """The map T: memories from ``theta``'s spline, then Euler with them."""
@@ -184,7 +186,7 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
 
     states = memories(guess, t)
     out = Trajectory(t, guess, **states)
-    splines = {name: _interpolant(t, a) for name, a in (("theta", guess), *states.items())}
+    splines = {name: _interpolant(t, y) for name, y in (("theta", guess), *states.items())}
 
     def at(times: np.ndarray) -> Trajectory:
         if np.any(times < 0) or np.any(times > t[-1] * (1 + 1e-12)):

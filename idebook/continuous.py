@@ -262,7 +262,7 @@ def _solve_fast(spec: Spec, t_end: float, tol: float, substeps: int | None,
         message += (f" Newton's method failed in {grid.newton_failures} stiff steps, which were "
                     "taken explicitly.")
     if not ok:
-        warnings.warn(f"{spec.algorithm}: {message}", ConvergenceWarning, stacklevel=3)
+        warnings.warn(f"{spec.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
     t = spec.alpha * np.arange(math.floor(t_end / spec.alpha + 1e-9) + 1)
     if t[-1] < t_end:
         t = np.append(t, t_end)

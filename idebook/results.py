@@ -59,9 +59,11 @@ class ContinuousRun(Trajectory):
     """A solution of Proposition 1, 2 or 3 sampled at t = alpha k, with solver diagnostics.
 
     ``success``/``message`` say whether the fixed-point iteration converged, ``iterations`` is the
-    number of sweeps, ``residual`` the last sweep's max |change in theta|, ``error_estimate`` the
-    estimated discretisation error of theta (max over the grid, from a step-halving comparison),
-    ``substeps`` the number of time steps per alpha and ``nfev`` the gradient evaluations.
+    number of sweeps, ``residual`` the achieved fixed-point error (fast method: the last sweep's
+    max |change in theta|; ``method="paper"``: Algorithm 4's sum of squared differences),
+    ``error_estimate`` the estimated discretisation error of theta (max over the grid, from a
+    step-halving comparison), ``substeps`` the number of time steps per alpha and ``nfev`` the
+    gradient evaluations.
     Call :meth:`at` for the state at arbitrary times.
     """
 

@@ -1,0 +1,175 @@
+"""Wall time and accuracy of the discrete run, the fast IDE solver and Algorithm 4 (method="paper").
+
+For every configuration of the paper's Figures 1-14 (f = (theta - 4)^2, theta0 = 1) this times
+
+* the discrete algorithm (``idebook.discrete``),
+* the fast continuous solve at its default tolerance (``method="fast"``),
+* Algorithm 4 as the paper describes it (``method="paper"``), on a shorter horizon where the full
+  one would take minutes (the table says which),
+
+and measures each one's max |theta - theta_ref| over its grid against a converged reference, the
+fast method at ``tol=1e-11``. For the discrete run that distance is the model gap (O(alpha)), not a
+solver error. Times are medians of ``--repeats`` calls after a warm-up call (a single call for the
+paper method); the first calls, which compile the numba loops or load them from numba's on-disk
+cache, are timed separately. Set NUMBA_CACHE_DIR to an empty directory to see true compile times.
+
+    .venv/bin/python benchmarks/bench_solvers.py            # all 16 configurations
+    .venv/bin/python benchmarks/bench_solvers.py --quick    # three short ones
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+_START = time.perf_counter()
+import idebook  # noqa: E402  (timed: it compiles or loads the discrete and fast loops)
+from idebook import continuous, discrete, settings  # noqa: E402
+from idebook.results import DivergenceError  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _START
+
+F = idebook.objectives.quadratic()
+REFERENCE_TOL = 1e-11
+PAPER_MAX_SWEEPS = 10_000  # the paper's cap is 1e10; none of these runs comes near it
+# horizons (k-iterations) for the paper method where the full one would take minutes
+PAPER_STEPS = {("adagrad", 0.01): 20_000}
+QUICK_PAPER_STEPS = 200
+
+
+def configurations(quick: bool) -> list[tuple[str, float, dict]]:
+    if quick:
+        return [("adagrad", 0.1, {}), ("rmsprop", 0.1, {"beta": 0.9}),
+                ("adam", 0.1, {"beta1": 0.9, "beta2": 0.999})]
+    out = []
+    for alpha in settings.ALPHAS:
+        out.append(("adagrad", alpha, {}))
+        out += [("rmsprop", alpha, {"beta": b}) for b in settings.RMSPROP_BETAS]
+        out += [("adam", alpha, {"beta1": b1, "beta2": b2}) for b1, b2 in settings.ADAM_BETAS]
+    return out
+
+
+def timed(call: Callable[[], object]) -> tuple[object, float]:
+    start = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - start
+
+
+def median_time(call: Callable[[], object], repeats: int) -> tuple[object, float]:
+    times = []
+    for _ in range(repeats):
+        result, seconds = timed(call)
+        times.append(seconds)
+    return result, statistics.median(times)
+
+
+def max_error(run, reference) -> float:
+    return float(np.max(np.abs(run.theta - reference.at(run.t).theta)))
+
+
+def first_calls() -> dict[str, float]:
+    """Time of the first call of each method (numba compile or cache load), on tiny problems."""
+    return {
+        "discrete": timed(lambda: discrete.adam(F, 1.0, alpha=0.1, steps=5))[1],
+        "fast": timed(lambda: continuous.rmsprop(F, 1.0, alpha=0.1, t_end=0.5))[1],
+        "paper": timed(lambda: continuous.rmsprop(F, 1.0, alpha=0.1, t_end=0.5,
+                                                  method="paper"))[1],
+    }
+
+
+def benchmark(name: str, alpha: float, params: dict, repeats: int, quick: bool) -> dict:
+    steps = settings.HORIZONS[name][alpha]
+    t_end = alpha * steps
+    run_discrete = getattr(discrete, name)
+    solve = getattr(continuous, name)
+    row = {"name": name, "alpha": alpha, "params": params, "steps": steps}
+
+    def fast(t: float) -> Callable[[], object]:
+        return lambda: solve(F, 1.0, alpha=alpha, t_end=t, **params)
+
+    run_discrete(F, 1.0, alpha=alpha, steps=min(steps, 10), **params)
+    d, row["t_discrete"] = median_time(
+        lambda: run_discrete(F, 1.0, alpha=alpha, steps=steps, **params), repeats)
+    solve(F, 1.0, alpha=alpha, t_end=min(t_end, 10 * alpha), **params)
+    c, row["t_fast"] = median_time(fast(t_end), repeats)
+    reference = solve(F, 1.0, alpha=alpha, t_end=t_end, tol=REFERENCE_TOL, **params)
+    row.update(fast_ok=c.success, sweeps=c.iterations, substeps=c.substeps,
+               ref_ok=reference.success, err_discrete=max_error(d, reference),
+               err_fast=max_error(c, reference))
+
+    paper_steps = min(steps, QUICK_PAPER_STEPS if quick else PAPER_STEPS.get((name, alpha), steps))
+    row["paper_steps"] = paper_steps
+    row["t_fast_paper_horizon"] = (row["t_fast"] if paper_steps == steps
+                                   else median_time(fast(alpha * paper_steps), repeats)[1])
+    start = time.perf_counter()
+    try:
+        p = solve(F, 1.0, alpha=alpha, t_end=alpha * paper_steps, method="paper",
+                  max_sweeps=PAPER_MAX_SWEEPS, **params)
+    except DivergenceError as error:
+        p, row["paper_status"] = None, f"diverged at t = {error.where:.3g}"
+    row["t_paper"] = time.perf_counter() - start
+    if p is not None:
+        row["paper_status"] = (f"ok ({p.iterations} it.)" if p.success
+                               else f"failed ({p.iterations} it.)")
+        row["err_paper"] = max_error(p, reference)
+    return row
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{1e3 * seconds:.3g}"
+
+
+def markdown(rows: list[dict]) -> str:
+    header = ("algorithm", "params", "α", "K", "discrete ms", "fast ms", "fast/discrete",
+              "fast ok", "sweeps", "N", "err discrete", "err fast", "paper K", "paper s",
+              "paper ms per k", "paper", "err paper", "paper/fast")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        params = ", ".join(f"{v:g}" for v in r["params"].values()) or "–"
+        err_paper = f"{r['err_paper']:.2g}" if "err_paper" in r else "–"
+        paper_k = f"{r['paper_steps']}" + ("" if r["paper_steps"] == r["steps"] else " (short)")
+        cells = (r["name"], params, f"{r['alpha']:g}", str(r["steps"]), fmt_ms(r["t_discrete"]),
+                 fmt_ms(r["t_fast"]), f"{r['t_fast'] / r['t_discrete']:.3g}",
+                 "yes" if r["fast_ok"] else "NO", str(r["sweeps"]), str(r["substeps"]),
+                 f"{r['err_discrete']:.2g}", f"{r['err_fast']:.2g}", paper_k,
+                 f"{r['t_paper']:.3g}", f"{1e3 * r['t_paper'] / r['paper_steps']:.3g}",
+                 r["paper_status"], err_paper, f"{r['t_paper'] / r['t_fast_paper_horizon']:.3g}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"three configurations at alpha = 0.1, paper method on "
+                             f"{QUICK_PAPER_STEPS} k-iterations")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed calls per fast measurement (median; default 3)")
+    args = parser.parse_args()
+    first = first_calls()
+    rows = []
+    for name, alpha, params in configurations(args.quick):
+        rows.append(benchmark(name, alpha, params, max(args.repeats, 1), args.quick))
+        print(f"done: {name} alpha={alpha:g} {params}", flush=True)
+    print()
+    print(markdown(rows))
+    print()
+    print(f"Excluded above: import idebook {IMPORT_SECONDS:.3g} s (compiles or loads the "
+          f"discrete and fast loops); first calls "
+          + ", ".join(f"{k} {v:.3g} s" for k, v in first.items())
+          + " (the paper one imports idebook._paper and compiles or loads its loops)")
+    print(f"err = max_k |theta_k - theta_ref(alpha k)|, theta_ref = fast method at "
+          f"tol = {REFERENCE_TOL:g}; K = k-iterations; N = fast substeps per alpha; "
+          f"paper/fast = time ratio on the paper run's horizon.")
+    if not all(r["ref_ok"] for r in rows):
+        print("WARNING: the reference did not converge for: "
+              + ", ".join(f"{r['name']} {r['alpha']:g} {r['params']}" for r in rows
+                          if not r["ref_ok"]))
+
+
+if __name__ == "__main__":
+    main()
