@@ -5,6 +5,7 @@ Integro-Differential Equations" (arXiv 2411.09734).
 """
 
 from . import analysis, continuous, discrete, memory, objectives, settings
+from .ide import IDEResult, solve_ide
 from .results import ContinuousRun, ConvergenceWarning, DiscreteRun, DivergenceError, Trajectory
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "ConvergenceWarning",
     "DiscreteRun",
     "DivergenceError",
+    "IDEResult",
     "Trajectory",
     "analysis",
     "continuous",
@@ -19,4 +21,5 @@ __all__ = [
     "memory",
     "objectives",
     "settings",
+    "solve_ide",
 ]

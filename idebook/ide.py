@@ -12,17 +12,28 @@ for real or complex, scalar or vector :math:`y`, with the arguments and conventi
 
 Algorithm (Gelmi & Jorquera 2014, "IDSOLVER", Comput. Phys. Commun. 185:392)
 ---------------------------------------------------------------------------
-Fixed-point (successive relaxation) iteration on the whole trajectory:
+Fixed-point (successive relaxation) iteration on the trajectory:
 
 1. :math:`y^{(0)}` solves the ODE with the integral dropped, :math:`y' = c(x, y)`.
 2. Given :math:`y^{(k)}`, the integral :math:`I^{(k)}(x) = \int_{a(x)}^{b(x)} k(x,s)
    F(y^{(k)}(s))\,ds` is a known function, and :math:`T(y^{(k)})` solves the ODE
    :math:`y' = c(x, y) + d(x) I^{(k)}(x)`, :math:`y(x_0) = y_0` (``c`` stays implicit in ``y``).
-3. The global error is :math:`e_k = \max_i |T(y^{(k)})(x_i) - y^{(k)}(x_i)|`, the sup-norm of the
+3. The error is :math:`e_k = \max_i |T(y^{(k)})(x_i) - y^{(k)}(x_i)|`, the sup-norm of the
    fixed-point residual over the collocation nodes :math:`x_i` (max over components; absolute).
    If :math:`e_k \le` ``global_error_tolerance`` the solution is :math:`T(y^{(k)})`; otherwise
    :math:`y^{(k+1)} = \alpha\, y^{(k)} + (1 - \alpha)\, T(y^{(k)})` with
-   :math:`\alpha` = ``smoothing_factor`` (the weight of the *previous* iterate, as in idesolver).
+   :math:`\alpha` = ``smoothing_factor`` (the weight of the *previous* iterate, as in idesolver;
+   :math:`\alpha = 0` is plain Picard iteration).
+
+Windows. The iteration runs on *windows*: the shortest runs of panels (see below) whose
+integrals need no :math:`y` beyond their right end, one after the other, each started from the
+converged past and iterated until its own error is below the tolerance. For Fredholm-type bounds
+there is one window, and this is exactly the iteration above. For Volterra-type bounds
+(:math:`a(x), b(x) \le x`) every panel is a window, so the iteration never has to push
+transients of size :math:`\sim e^{L\,|d k F'|}` through the whole interval of length :math:`L`;
+a one-panel window whose iteration diverges is halved and the solve restarted (at most 8
+times). The
+reported ``global_error`` is the largest final window error.
 
 Discretisation (what makes it fast)
 -----------------------------------
@@ -31,9 +42,9 @@ Legendre–Gauss–Lobatto nodes; :math:`y` is the piecewise polynomial of degre
 through its node values.
 
 * ODE step: Lobatto IIIA collocation on each panel (the :math:`p`-stage implicit Runge–Kutta
-  method whose stages are the nodes), marched panel by panel and solved by simplified Newton
-  with a finite-difference Jacobian of ``c``. Stage order :math:`p`, order :math:`2p-2` at panel
-  ends, A-stable, so stiff linear ``c`` costs no step-size restriction.
+  method whose stages are the nodes; stage order :math:`p`, order :math:`2p-2` at panel ends,
+  A-stable), marched panel by panel and solved by simplified Newton with a forward-difference
+  Jacobian of ``c`` (one step for linear ``c``, however stiff).
 * Integral: Nyström product integration. For each node :math:`x_i` the interval
   :math:`[a(x_i), b(x_i)]` is cut at panel edges and each piece gets a :math:`p`-point
   Gauss–Legendre rule applied to :math:`k(x_i, s)` times the panel interpolant of
@@ -41,12 +52,16 @@ through its node values.
   evaluates the integral at all nodes as one product :math:`W F(y)`.
 
 For smooth data the error at the nodes is :math:`O(h^{p})` in the panel width :math:`h`
-(order 16 with the default :math:`p = 16`), i.e. spectral in :math:`p`. The mesh adapts:
-after the iteration converges on a mesh, panels whose two highest Legendre coefficients of
-:math:`y` exceed ``resolution_tolerance``:math:`\cdot\max(1, \|y\|_\infty)` are halved and the
-iteration restarts from the interpolated solution, until every panel is resolved.
-The result is returned at the requested ``x`` by barycentric interpolation of the panel
-polynomials, and :meth:`IDEResult.sol` evaluates it anywhere in ``[x[0], x[-1]]``.
+(measured: order :math:`p` for a Fredholm and :math:`p+1` for a Volterra test problem), i.e.
+order 16 with the default :math:`p = 16`, spectral in :math:`p`. The mesh adapts: after the
+iteration converges on a mesh, panels whose two highest Legendre coefficients of :math:`y`
+exceed ``resolution_tolerance``:math:`\cdot\max(1, \|y\|_\infty)` are halved and the iteration
+restarts from the interpolated solution, until every panel is resolved. The result is returned
+at the requested ``x`` by barycentric interpolation of the panel polynomials, and
+:meth:`IDEResult.sol` evaluates it anywhere in ``[x[0], x[-1]]``. Cost per iteration, with
+:math:`N` nodes: :math:`O(N^2 n)` for the integrals in a Fredholm window (:math:`O(p^2 n)` per
+iteration of a Volterra one-panel window, plus :math:`O(p N n)` once per window) and
+:math:`O(N p^2 n^3)` for the collocation solves (one LU of size :math:`(p-1) n` per panel).
 
 Numba
 -----
@@ -57,15 +72,20 @@ with ``y`` a float/complex scalar or a 1-D array, returning the same shape; ``k(
 called on whole arrays of points (``x`` of shape ``(P,)``, ``y`` of shape ``(P,)`` or ``(n, P)``,
 the ``vectorized`` layout of :func:`scipy.integrate.solve_ivp`) when a check against pointwise
 calls shows that this gives the same values, and pointwise otherwise. ``d`` and the bounds are
-only evaluated while building a mesh and may be any callables.
+only evaluated while building a mesh and may be any callables. The array helpers that do not call
+user functions are always numba-compiled and cached on disk; the compiled kernel is specialised
+on the user functions, so each new set of jitted ``c, k, f`` costs a few seconds of compilation
+on its first call.
 
 Failures
 --------
-Reaching ``max_iterations``, a diverging iteration (error more than ``1e6`` times its best
-value), a collocation step whose Newton iteration fails, a mesh that cannot be resolved within
-``max_panels``, and NaN/inf values (reported with the first ``x`` where they appear in
-``dy/dx``, ``y`` or ``F(y)``/the integral) all return ``success=False`` with a message and emit a
-:class:`ConvergenceWarning`; nothing is raised. Invalid arguments raise :class:`ValueError`.
+Reaching ``max_iterations`` in a window, a diverging iteration (error more than ``1e6`` times
+its best value, or above its best value when ``max_iterations`` is reached), a collocation step
+whose Newton iteration fails, a mesh that cannot be resolved within ``max_panels``, and NaN/inf
+values (reported with the first ``x`` where they appear in ``dy/dx``, ``y``, ``F(y)`` or the
+integral term) all return ``success=False`` with a message and emit a
+:class:`ConvergenceWarning`; nothing is raised. The returned ``y`` then holds the converged past,
+the failing window's last iterate and nan after it. Invalid arguments raise :class:`ValueError`.
 
 Differences from idesolver
 --------------------------
@@ -87,15 +107,14 @@ import numpy as np
 from numba.extending import is_jitted
 from numpy.polynomial import legendre
 
+from .results import ConvergenceWarning
+
 __all__ = ["ConvergenceWarning", "IDEResult", "solve_ide"]
 
 _CONVERGED, _MAX_ITERATIONS, _DIVERGED, _NONFINITE_Y, _NONFINITE_INTEGRAL, _NEWTON_FAILED = range(6)
 _NEWTON_MAX_ITERATIONS = 30
 _DIVERGENCE_FACTOR = 1e6
-
-
-class ConvergenceWarning(RuntimeWarning):
-    """:func:`solve_ide` stopped without a converged, finite, resolved solution."""
+_MAX_WINDOW_HALVINGS = 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,10 +122,12 @@ class IDEResult:
     """Solution of y' = c(x, y) + d(x) ∫_{a(x)}^{b(x)} k(x, s) F(y(s)) ds, y(x[0]) = y_0.
 
     ``y`` has shape ``(len(x),)`` for scalar ``y_0`` and ``(len(x), n)`` for ``y_0`` of length
-    ``n``. ``global_error`` is the last sup-norm fixed-point residual
-    ``max_i |T(y)(x_i) - y(x_i)|`` over the collocation nodes (``inf`` if no iteration completed);
-    ``iterations`` counts the solves of the ODE with the integral term, over all meshes.
-    ``x_nodes``/``y_nodes`` are the collocation nodes and values, ``panel_edges`` the final mesh.
+    ``n``. ``global_error`` is the final sup-norm fixed-point residual
+    ``max_i |T(y)(x_i) - y(x_i)|`` over the collocation nodes (the largest over the windows;
+    ``inf`` if no iteration completed). ``iterations`` counts the fixed-point iterations (solves
+    of the ODE with the integral term) of the window that needed most, summed over the meshes
+    tried. ``x_nodes``/``y_nodes`` are the collocation nodes and values, ``panel_edges`` the final
+    mesh.
     """
 
     x: np.ndarray
@@ -143,6 +164,7 @@ class _Reference:
     a_block: np.ndarray  # (p-1, p-1): a_rows[:, 1:], the Newton block
     gauss_t: np.ndarray
     gauss_w: np.ndarray
+    gauss_basis: np.ndarray  # (p, p): Lagrange basis of t at the Gauss points gauss_t
     to_legendre: np.ndarray  # node values -> Legendre coefficients
 
 
@@ -155,15 +177,19 @@ def _reference(p: int) -> _Reference:
     integrals = legendre.legval(t, legendre.legint(np.eye(p), lbnd=-1)).T  # ∫_{-1}^{t_j} P_k
     a = integrals @ to_legendre
     gauss_t, gauss_w = legendre.leggauss(p)
-    return _Reference(t, bary, a[1:].copy(), a[1:, 1:].copy(), gauss_t, gauss_w, to_legendre)
+    return _Reference(t, bary, a[1:].copy(), a[1:, 1:].copy(), gauss_t, gauss_w,
+                      _lagrange_basis(t, bary, gauss_t), to_legendre)
 
 
-def _lagrange_basis(ref: _Reference, t: np.ndarray) -> np.ndarray:
-    """Values ℓ_j(t) of the Lagrange basis of ``ref.t`` at points ``t`` (shape ``(*t.shape, p)``)."""
-    diff = t[..., None] - ref.t
+def _lagrange_basis(nodes: np.ndarray, bary: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Lagrange basis ℓ_j(t) of ``nodes`` (barycentric weights ``bary``) at points ``t``.
+
+    Shape ``(*t.shape, nodes.size)``.
+    """
+    diff = t[..., None] - nodes
     exact = diff == 0
     diff[exact] = 1.0
-    basis = ref.bary / diff
+    basis = bary / diff
     basis /= basis.sum(axis=-1, keepdims=True)
     hit = exact.any(axis=-1)
     basis[hit] = exact[hit]
@@ -179,7 +205,7 @@ def _interpolate(edges: np.ndarray, y_nodes: np.ndarray, ref: _Reference, xq: np
     panels = edges.size - 1
     m = np.clip(np.searchsorted(edges, xq, side="right") - 1, 0, panels - 1)
     t = (2.0 * xq - edges[m] - edges[m + 1]) / (edges[m + 1] - edges[m])
-    basis = _lagrange_basis(ref, t)
+    basis = _lagrange_basis(ref.t, ref.bary, t)
     values = y_nodes[_panel_indices(panels, ref.t.size)[m]]
     return np.einsum("qj,qjn->qn", basis, values)
 
@@ -195,7 +221,7 @@ def _mesh_nodes(edges: np.ndarray, ref: _Reference) -> np.ndarray:
 # (g, xs, Y, out) with Y, out of shape (P, n). The pointwise ones are also compiled by numba.
 def _c_pointwise_scalar(g, xs, y, out):
     for j in range(xs.size):
-        out[j, 0] = g(xs[j], y[j, 0])
+        out[j, :] = g(xs[j], y[j, 0])
 
 
 def _c_pointwise_vector(g, xs, y, out):
@@ -205,7 +231,7 @@ def _c_pointwise_vector(g, xs, y, out):
 
 def _f_pointwise_scalar(g, xs, y, out):
     for j in range(xs.size):
-        out[j, 0] = g(y[j, 0])
+        out[j, :] = g(y[j, 0])
 
 
 def _f_pointwise_vector(g, xs, y, out):
@@ -273,7 +299,8 @@ def _newton_factor(c_probe, steps, a_block, half, lu, pivots):
             for q in range(n):
                 jac = (c_probe[q + 1, r] - c_probe[0, r]) / steps[q]
                 for i in range(m):
-                    lu[i * n + r, j * n + q] = (i == j and r == q) - half * a_block[i, j] * jac
+                    identity = 1.0 if i == j and r == q else 0.0
+                    lu[i * n + r, j * n + q] = identity - half * a_block[i, j] * jac
     size = m * n
     for col in range(size):
         pivot = col
@@ -329,13 +356,31 @@ def _newton_step(g, forcing, y_panel, a_rows, half, lu, pivots, update):
 
 
 @numba.njit(cache=True)
-def _integral_forcing(weights, d_matrices, f_values, forcing):
-    """forcing_i = d(x_i) Σ_j W_ij f(y_j); returns the first node where it is not finite, or -1."""
-    n_nodes, n = f_values.shape
+def _past_integrals(weights, f_values, past, start, end):
+    """past_i = Σ_{j < start} W_ij f(y_j) for start <= i <= end: the frozen part of a window."""
+    for i in range(start, end + 1):
+        for r in range(past.shape[1]):
+            past[i, r] = 0.0
+            for j in range(start):
+                past[i, r] += weights[i, j] * f_values[j, r]
+
+
+@numba.njit(cache=True)
+def _integral_forcing(weights, d_matrices, f_values, past, forcing, start, end):
+    """forcing_i = d(x_i) (past_i + Σ_{start <= j <= end} W_ij f(y_j)) for start <= i <= end.
+
+    Returns the first node in [start, end] where f(y) or else the forcing is not finite, or -1.
+    """
+    n = f_values.shape[1]
+    for j in range(start, end + 1):
+        for r in range(n):
+            if not np.isfinite(f_values[j, r]):
+                return j
     integral = np.empty(n, forcing.dtype)
-    for i in range(n_nodes):
-        integral[:] = 0.0
-        for j in range(n_nodes):
+    for i in range(start, end + 1):
+        for r in range(n):
+            integral[r] = past[i, r]
+        for j in range(start, end + 1):
             for r in range(n):
                 integral[r] += weights[i, j] * f_values[j, r]
         for r in range(n):
@@ -349,27 +394,51 @@ def _integral_forcing(weights, d_matrices, f_values, forcing):
 
 
 @numba.njit(cache=True)
-def _relax(y, y_new, smoothing):
-    """y <- smoothing y + (1 - smoothing) y_new; returns the global error max |y_new - y|."""
+def _relax(y, y_new, smoothing, start, end):
+    """y <- smoothing y + (1 - smoothing) y_new on nodes start..end; returns max |y_new - y|."""
     error = 0.0
-    for i in range(y.shape[0]):
+    for i in range(start, end + 1):
         for r in range(y.shape[1]):
             error = max(error, abs(y_new[i, r] - y[i, r]))
             y[i, r] = smoothing * y[i, r] + (1.0 - smoothing) * y_new[i, r]
     return error
 
 
-def _make_kernel(compile_: Callable[[Callable], Callable]) -> Callable:
-    """Build the fixed-point iteration; ``compile_`` is ``numba.njit`` or the identity."""
+@numba.njit(cache=True)
+def _shifted_copy(src, first, anchor, out):
+    """out[j] = src[first + j] - src[first] + anchor: ``src`` shifted to start at ``anchor``."""
+    for j in range(out.shape[0]):
+        for r in range(out.shape[1]):
+            out[j, r] = src[first + j, r] - src[first, r] + anchor[r]
 
-    @compile_(inline=True)
-    def march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y_prev, y_new):
-        """Solve y' = c(x, y) + forcing, y(x_0) = y_0 by Lobatto IIIA collocation, panel by panel.
+
+@numba.njit(cache=True)
+def _copy_rows(src, src_first, dst, dst_first, count):
+    for j in range(count):
+        for r in range(src.shape[1]):
+            dst[dst_first + j, r] = src[src_first + j, r]
+
+
+@numba.njit(cache=True)
+def _fill_nan(dst, start, stop):
+    for j in range(start, stop):
+        for r in range(dst.shape[1]):
+            dst[j, r] = np.nan
+
+
+def _make_kernel(jit: bool) -> Callable:
+    """Build the fixed-point iteration: numba-compiled if ``jit``, else plain Python."""
+    compile_ = numba.njit if jit else (lambda fn: fn)
+
+    @compile_
+    def march(eval_c, c, nodes, a_rows, a_block, forcing, y_start, y_prev, y_new, start, end):
+        """Solve y' = c(x, y) + forcing on nodes start..end, y(x_start) = y_start, by Lobatto IIIA
+        collocation panel by panel.
 
         ``y_prev`` (the previous iterate) is the Newton predictor. Returns (status, first bad
-        node or -1); on failure ``y_new`` is nan from the failing panel on.
+        node or -1); on failure ``y_new`` is nan from the failing panel to ``end``.
         """
-        n_nodes, n = forcing.shape
+        n = forcing.shape[1]
         p = a_rows.shape[1]
         size = (p - 1) * n
         g = np.empty((p, n), forcing.dtype)
@@ -381,15 +450,14 @@ def _make_kernel(compile_: Callable[[Callable], Callable]) -> Callable:
         lu = np.empty((size, size), forcing.dtype)
         pivots = np.empty(size, np.int64)
         update = np.empty(size, forcing.dtype)
-        y_new[0] = y_0
-        for s in range(0, n_nodes - 1, p - 1):
+        y_new[start] = y_start
+        for s in range(start, end, p - 1):
             xs = nodes[s : s + p]
             half = 0.5 * (xs[-1] - xs[0])
             _jacobian_probe(xs[0], y_new[s], x_probe, y_probe, steps)
             eval_c(c, x_probe, y_probe, c_probe)
             _newton_factor(c_probe, steps, a_block, half, lu, pivots)
-            for j in range(p):
-                y_panel[j] = y_prev[s + j] - y_prev[s] + y_new[s]
+            _shifted_copy(y_prev, s, y_new[s], y_panel)
             previous_step = np.inf
             status = _NEWTON_FAILED
             for _ in range(_NEWTON_MAX_ITERATIONS):
@@ -397,66 +465,99 @@ def _make_kernel(compile_: Callable[[Callable], Callable]) -> Callable:
                 bad, step = _newton_step(g, forcing[s : s + p], y_panel, a_rows, half, lu,
                                          pivots, update)
                 if bad >= 0:
-                    y_new[s + 1 :] = np.nan
+                    _fill_nan(y_new, s + 1, end + 1)
                     return _NONFINITE_Y, s + bad
                 if step <= 1e-13 or (step >= previous_step and step <= 1e-11):
                     status = _CONVERGED
                     break
                 previous_step = step
             if status != _CONVERGED:
-                y_new[s + 1 :] = np.nan
+                _fill_nan(y_new, s + 1, end + 1)
                 return status, s
-            y_new[s + 1 : s + p] = y_panel[1:]
+            _copy_rows(y_panel, 1, y_new, s + 1, p - 1)
         return _CONVERGED, -1
 
-    @compile_(inline=False)
-    def fixed_point(eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_0, y,
-                    have_guess, tolerance, max_iterations, smoothing):
-        """Gelmi–Jorquera iteration from ``y`` (overwritten).
+    @compile_
+    def fixed_point(eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_0, guess,
+                    have_guess, window_ends, tolerance, max_iterations, smoothing):
+        """Gelmi–Jorquera iteration, window after window, from ``guess`` (or y^(0) if not
+        ``have_guess``), each window's first iterate continuing the converged past.
 
-        Returns (y, iterations, global error, status, first bad node or -1).
+        Returns (y, most iterations of a window, largest final window error, status, first bad
+        node or -1). On failure y is the converged past, the failing window's last iterate
+        and nan after it.
         """
-        forcing = np.zeros_like(y)
-        f_values = np.empty_like(y)
-        y_new = np.empty_like(y)
-        error = np.inf
-        best = np.inf
-        for iteration in range(1 if have_guess else 0, max_iterations + 1):
-            if iteration > 0:  # iteration 0 is y^(0), the ODE with the integral dropped
-                eval_f(f, nodes, y, f_values)
-                bad = _integral_forcing(weights, d_matrices, f_values, forcing)
-                if bad >= 0:
-                    return y, iteration, error, _NONFINITE_INTEGRAL, bad
-            status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, y, y_new)
+        n_nodes = guess.shape[0]
+        forcing = np.zeros_like(guess)
+        f_values = np.empty_like(guess)
+        past = np.empty_like(guess)
+        y = np.empty_like(guess)
+        y_new = np.empty_like(guess)
+        start = np.int64(0)  # not the literal 0, which numba would compile march for again
+        if not have_guess:  # y^(0): the ODE with the integral dropped
+            status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, guess, y_new,
+                                start, window_ends[-1])
             if status != _CONVERGED:
-                return y_new, iteration, error, status, bad
-            if iteration == 0:
-                y[:] = y_new
-                continue
-            error = _relax(y, y_new, smoothing)
-            if error <= tolerance:
-                return y_new, iteration, error, _CONVERGED, -1
-            best = min(best, error)
-            if error > _DIVERGENCE_FACTOR * best:
-                return y_new, iteration, error, _DIVERGED, -1
-        return y_new, max_iterations, error, _MAX_ITERATIONS, -1
+                return y_new, 0, np.inf, status, bad
+            guess, y_new = y_new, guess
+        y[0] = y_0
+        most_iterations, worst_error = 0, 0.0
+        for end in window_ends:
+            _shifted_copy(guess, start, y[start], y[start : end + 1])
+            _past_integrals(weights, f_values, past, start, end)
+            error, best = np.inf, np.inf
+            status, bad, iteration = _MAX_ITERATIONS, start, max_iterations
+            for it in range(1, max_iterations + 1):
+                eval_f(f, nodes[start : end + 1], y[start : end + 1], f_values[start : end + 1])
+                bad = _integral_forcing(weights, d_matrices, f_values, past, forcing, start,
+                                        end)
+                if bad >= 0:
+                    status, iteration = _NONFINITE_INTEGRAL, it
+                    _copy_rows(y, start, y_new, start, end + 1 - start)
+                    break
+                status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y[start], y,
+                                    y_new, start, end)
+                if status != _CONVERGED:
+                    iteration = it
+                    break
+                error = _relax(y, y_new, smoothing, start, end)
+                best = min(best, error)
+                iteration, bad = it, start
+                if error <= tolerance:
+                    break
+                status = _MAX_ITERATIONS
+                if error > _DIVERGENCE_FACTOR * best or (it == max_iterations and error > best):
+                    status = _DIVERGED  # fast growth, or ended up above its best error
+                    break
+            most_iterations = max(most_iterations, iteration)
+            if status != _CONVERGED:
+                _copy_rows(y, 0, y_new, 0, start)
+                _fill_nan(y_new, end + 1, n_nodes)
+                return y_new, most_iterations, error, status, bad
+            worst_error = max(worst_error, error)
+            _copy_rows(y_new, start, y, start, end + 1 - start)  # accept T(y) on the window
+            eval_f(f, nodes[start : end + 1], y[start : end + 1], f_values[start : end + 1])
+            start = end
+        return y, most_iterations, worst_error, _CONVERGED, -1
 
     return fixed_point
 
 
-_KERNEL_PYTHON = _make_kernel(lambda inline: lambda fn: fn)
-_KERNEL_NUMBA = _make_kernel(lambda inline: numba.njit(inline="always" if inline else "never"))
+_KERNEL_PYTHON = _make_kernel(jit=False)
+_KERNEL_NUMBA = _make_kernel(jit=True)
 
 
 def _bound_values(name: str, bound: Callable, nodes: np.ndarray) -> np.ndarray:
-    values = np.array([np.real_if_close(bound(xi)) for xi in nodes])
+    values = np.array([bound(xi) for xi in nodes])
+    if np.iscomplexobj(values) and not np.any(values.imag):
+        values = values.real
     a, b = nodes[0], nodes[-1]
     slack = 1e-12 * max(1.0, abs(a), abs(b))
     bad = ~(np.isfinite(values) & (values >= a - slack) & (values <= b + slack))
     if values.shape != nodes.shape or np.iscomplexobj(values) or bad.any():
         i = int(np.argmax(bad)) if values.shape == nodes.shape else 0
         raise ValueError(f"{name}(x) must return real numbers in [x[0], x[-1]] = [{a:g}, {b:g}], "
-                         f"got {values.flat[i]!r} at x = {nodes[i]:g}")
+                         f"got {values.flat[i]} at x = {nodes[i]:g}")
     return np.clip(values, a, b)
 
 
@@ -491,9 +592,27 @@ def _nystrom_weights(eval_k, k, edges, nodes, lower, upper, ref, dtype) -> np.nd
         kernel = np.empty((rows.size * q, 1), dtype)
         eval_k(k, np.repeat(nodes[rows], q), s.reshape(-1, 1), kernel)
         w = (sign[rows, None] * half * ref.gauss_w) * kernel.reshape(rows.size, q)
-        basis = _lagrange_basis(ref, (2.0 * s - e0 - e1) / (e1 - e0))
-        weights[rows[:, None], columns] += np.einsum("rq,rqj->rj", w, basis)
+        # rows covering the whole panel share the basis at the Gauss points
+        whole = (u[rows] == e0) & (v[rows] == e1)
+        weights[rows[whole, None], columns] += w[whole] @ ref.gauss_basis
+        part = ~whole
+        basis = _lagrange_basis(ref.t, ref.bary, (2.0 * s[part] - e0 - e1) / (e1 - e0))
+        weights[rows[part, None], columns] += np.einsum("rq,rqj->rj", w[part], basis)
     return weights
+
+
+def _window_ends(weights: np.ndarray, p: int) -> np.ndarray:
+    """Panel-edge nodes e such that no node up to e needs y beyond e (W_ij = 0 for i <= e < j).
+
+    Volterra-type bounds (a(x), b(x) <= x) make every panel a window; Fredholm ones, one window.
+    """
+    n_nodes = weights.shape[0]
+    nonzero = weights != 0
+    last_needed = n_nodes - 1 - np.argmax(nonzero[:, ::-1], axis=1)
+    last_needed[~nonzero.any(axis=1)] = 0
+    reach = np.maximum.accumulate(last_needed)
+    edges = np.arange(p - 1, n_nodes, p - 1)
+    return edges[reach[edges] <= edges]
 
 
 def _unresolved_panels(y_nodes: np.ndarray, ref: _Reference, tolerance: float) -> np.ndarray:
@@ -524,11 +643,12 @@ def _positive_int(name: str, value: object, minimum: int) -> int:
 
 def _failure_message(status: int, nodes, bad: int, edges, error: float, tolerance: float,
                      max_iterations: int) -> str:
+    window = f" in the window from x = {nodes[bad]:.10g}" if bad > 0 else ""
     if status == _MAX_ITERATIONS:
-        return (f"did not converge: global_error {error:.3g} > global_error_tolerance "
+        return (f"did not converge{window}: global_error {error:.3g} > global_error_tolerance "
                 f"{tolerance:g} after max_iterations={max_iterations} iterations")
     if status == _DIVERGED:
-        return (f"fixed-point iteration diverged: global_error grew to {error:.3g}; "
+        return (f"fixed-point iteration diverged{window}: global_error grew to {error:.3g}; "
                 "try a larger smoothing_factor")
     if status == _NONFINITE_Y:
         return f"non-finite value (nan/inf) in y or dy/dx first at x = {nodes[bad]:.10g}"
@@ -537,7 +657,8 @@ def _failure_message(status: int, nodes, bad: int, edges, error: float, toleranc
                 f"x = {nodes[bad]:.10g}")
     panel = np.searchsorted(edges, nodes[bad], side="right") - 1
     return (f"collocation (Newton) step did not converge on panel "
-            f"[{edges[panel]:.6g}, {edges[panel + 1]:.6g}]; increase n_panels")
+            f"[{edges[panel]:.6g}, {edges[panel + 1]:.6g}]: c(x, y) too nonlinear for the "
+            "panel width; try a larger n_panels")
 
 
 def solve_ide(
@@ -555,7 +676,7 @@ def solve_ide(
     smoothing_factor: float = 0.5,
     nodes_per_panel: int = 16,
     n_panels: int = 4,
-    max_panels: int = 512,
+    max_panels: int = 128,
     resolution_tolerance: float | None = None,
 ) -> IDEResult:
     """Solve y' = c(x, y) + d(x) ∫_{lower_bound(x)}^{upper_bound(x)} k(x, s) f(y(s)) ds.
@@ -571,11 +692,12 @@ def solve_ide(
         an (n,) array (componentwise) or an (n, n) matrix; ``k(x, s)`` returns a scalar.
     lower_bound, upper_bound : ``x -> a(x), b(x)``, values in ``[x[0], x[-1]]``.
     global_error_tolerance : stop when the sup-norm fixed-point residual is <= this (> 0).
-    max_iterations : maximum number of ODE solves with the integral term, over all meshes (>= 1).
+    max_iterations : most fixed-point iterations per window and mesh (>= 1).
     smoothing_factor : alpha in [0, 1), the weight of the previous iterate.
     nodes_per_panel : Lobatto nodes per panel p (>= 3); the method has order p.
     n_panels : initial number of equal panels (>= 1).
-    max_panels : the adaptive mesh refinement stops (success=False) beyond this many panels.
+    max_panels : the mesh refinement stops (success=False) beyond this many panels; memory
+        grows as (max_panels * (nodes_per_panel - 1))**2 for the dense integral matrix.
     resolution_tolerance : panel resolution target (> 0); defaults to global_error_tolerance.
     """
     x = np.asarray(x, dtype=float)
@@ -641,42 +763,52 @@ def solve_ide(
         eval_k = _choose_evaluator(k, _c_pointwise_scalar, _c_vectorised_scalar,
                                    xs, xs[::-1, None], dtype)
 
-    y_nodes, have_guess, total = None, False, 0
+    nodes = _mesh_nodes(edges, ref)
+    guess = np.ascontiguousarray(np.broadcast_to(y_start, (nodes.size, n)), dtype)
+    have_guess, total, halvings = False, 0, 0
     while True:
-        nodes = _mesh_nodes(edges, ref)
         lower = _bound_values("lower_bound", lower_bound, nodes)
         upper = _bound_values("upper_bound", upper_bound, nodes)
         weights = _nystrom_weights(eval_k, k, edges, nodes, lower, upper, ref, dtype)
         d_matrices = _d_matrices(d, nodes, n, dtype)
-        guess = np.ascontiguousarray(np.broadcast_to(y_start, (nodes.size, n)), dtype)
-        if have_guess:
-            guess = _interpolate(previous_edges, y_nodes, ref, nodes).astype(dtype)
+        windows = _window_ends(weights, p)
         y_nodes, iterations, error, status, bad = kernel(
-            eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_start,
-            guess, have_guess, float(global_error_tolerance), max_iterations - total,
+            eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_start, guess,
+            have_guess, windows, float(global_error_tolerance), max_iterations,
             float(smoothing_factor))
         total += iterations
-        if status != _CONVERGED:
+        success = status == _CONVERGED
+        if (status == _DIVERGED and bad + p - 1 in windows and edges.size <= max_panels
+                and halvings < _MAX_WINDOW_HALVINGS):
+            # a one-panel (Volterra-type) window: halving it shortens the iteration's window
+            halvings += 1
+            panel = bad // (p - 1)
+            edges = np.insert(edges, panel + 1, edges[panel : panel + 2].mean())
+            nodes = _mesh_nodes(edges, ref)
+            guess = np.ascontiguousarray(np.broadcast_to(y_start, (nodes.size, n)), dtype)
+            have_guess = False
+            continue
+        if not success:
             message = _failure_message(status, nodes, bad, edges, error,
                                        global_error_tolerance, max_iterations)
             break
         unresolved = _unresolved_panels(y_nodes, ref, resolution_tolerance)
         if not unresolved.any():
             message = (f"converged: global_error {error:.2e} <= {global_error_tolerance:g} "
-                       f"after {total} iterations on {edges.size - 1} panels of {p} nodes")
+                       f"on {edges.size - 1} panels of {p} nodes")
             break
-        if edges.size - 1 + unresolved.sum() > max_panels or total >= max_iterations:
-            status = _MAX_ITERATIONS
-            limit = ("max_panels" if total < max_iterations else "max_iterations")
-            message = (f"mesh refinement stopped at {limit}: {unresolved.sum()} of "
-                       f"{edges.size - 1} panels not resolved to resolution_tolerance "
-                       f"{resolution_tolerance:g}")
+        if edges.size - 1 + unresolved.sum() > max_panels:
+            success = False
+            message = (f"mesh refinement stopped by max_panels={max_panels}: "
+                       f"{unresolved.sum()} of {edges.size - 1} panels not resolved to "
+                       f"resolution_tolerance {resolution_tolerance:g}")
             break
-        previous_edges, have_guess = edges, True
-        midpoints = 0.5 * (edges[:-1] + edges[1:])[unresolved]
-        edges = np.sort(np.concatenate((edges, midpoints)))
+        # halve the unresolved panels and restart from the interpolated solution
+        new_edges = np.sort(np.concatenate((edges, 0.5 * (edges[:-1] + edges[1:])[unresolved])))
+        nodes = _mesh_nodes(new_edges, ref)
+        guess = _interpolate(edges, y_nodes, ref, nodes).astype(dtype)
+        edges, have_guess = new_edges, True
 
-    success = status == _CONVERGED
     if not success:
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
     y = _interpolate(edges, y_nodes, ref, x)
