@@ -37,7 +37,11 @@ _F = types.float64
     cache=True, error_model="numpy")
 def _recursion(grad, params, theta0, steps, alpha, a1, b1, a2, b2, has_m, bias, eps, w, l2,
               per_coordinate):
-    """Iterate the recursion; returns (theta, m, v, k_bad), k_bad = -1 if all finite."""
+    """Iterate the recursion; returns (theta, m, v, k_bad), k_bad = -1 if all finite.
+
+    ``grad`` is called exactly once per step, in order of k: :mod:`idebook.stochastic` relies
+    on this to feed minibatch k to step k.
+    """
     n = theta0.shape[0]
     nm = n if per_coordinate else 1
     theta = np.empty((steps + 1, n))
