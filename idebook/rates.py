@@ -1,0 +1,266 @@
+"""Convergence rates: fits of log ||theta - theta*|| against t, and the bounds they are set against.
+
+A run converges exponentially at rate r on a time window if log ||theta(t) - theta*|| is close to
+the line -r t + c there. :func:`fit_rate` fits that line by least squares and reports R^2;
+:func:`local_rate` gives the slope on sliding windows, which shows whether the rate drifts
+(AdaGrad slows down, RMSProp speeds up near the minimiser); :func:`envelope` keeps the local
+maxima of an oscillating distance (Adam with momentum) so that the decay of the oscillation's
+amplitude can be fitted.
+
+The bounds (see the chapter "Convergence") are for the continuous models with the paper's norm
+memory, an objective f with minimum value f*, Delta = f(theta_0) - f*, and:
+
+    RMSProp, any L-smooth f:   v <= sup ||g||^2 <= 2 L Delta, so
+        strongly convex (mu):  ||theta - theta*|| <= ||theta_0 - theta*|| exp(-mu t / (S + eps))
+        PL (mu_PL):            f - f* <= Delta exp(-2 mu_PL t / (S + eps)),   S = sqrt(2 L Delta)
+    AdaGrad, any f:            sqrt(G_inf) <= S_AG = Delta/alpha + sqrt(Delta eps/alpha), and
+                               the same two statements with S_AG in place of S
+    AdaGrad, quadratic f:      sqrt(G_inf) <= ||g_0|| + L ||theta_0 - theta*||^2 / (4 alpha)
+                               (+ eps log(1 + sqrt(G_inf)/eps), below 1e-6 here)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .objectives import Objective, from_functions
+
+__all__ = ["RateFit", "adagrad_bound", "adagrad_quadratic_bound", "adam_frozen_rate",
+           "envelope", "fit_decay", "fit_rate", "level_window", "local_rate", "pl_constant",
+           "pl_example", "rmsprop_bound", "s_min"]
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """Least-squares fit log(distance) = -rate * t + intercept on ``n`` samples."""
+
+    rate: float
+    intercept: float
+    r2: float
+    n: int
+    window: tuple[float, float]
+
+
+def _series(t, distance) -> tuple[np.ndarray, np.ndarray]:
+    t = np.asarray(t, dtype=float).ravel()
+    d = np.asarray(distance, dtype=float)
+    if d.ndim == 2:  # a trajectory of vectors: use the Euclidean norm of each row
+        d = np.linalg.norm(d, axis=1)
+    d = d.ravel()
+    if t.shape != d.shape:
+        raise ValueError(f"t and distance must have the same length, got {t.size} and {d.size}")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(d))):
+        raise ValueError("t and distance must be finite")
+    if np.any(np.diff(t) <= 0):
+        raise ValueError("t must be strictly increasing")
+    return t, d
+
+
+def fit_rate(t, distance, window: tuple[float, float] | None = None) -> RateFit:
+    """Fit log(distance) = -rate * t + c by least squares on ``window`` = (t_lo, t_hi).
+
+    ``distance`` is ||theta(t) - theta*|| (a 1-D array, or a 2-D array of differences whose
+    row norms are taken). All samples with t_lo <= t <= t_hi are used (all of them when
+    ``window`` is None); they must be > 0. Returns a :class:`RateFit` with the rate, the
+    intercept and the coefficient of determination R^2 of the fit of the logarithms.
+    """
+    t, d = _series(t, distance)
+    lo, hi = (t[0], t[-1]) if window is None else (float(window[0]), float(window[1]))
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        raise ValueError(f"window must be (t_lo, t_hi) with t_lo < t_hi, got {window!r}")
+    sel = (t >= lo) & (t <= hi)
+    if np.count_nonzero(sel) < 3:
+        raise ValueError(f"window {window!r} holds fewer than 3 samples")
+    ts, ds = t[sel], d[sel]
+    if np.any(ds <= 0):
+        raise ValueError("distance must be > 0 on the window (choose a window before the "
+                         "distance reaches round-off)")
+    y = np.log(ds)
+    slope, intercept = np.polyfit(ts, y, 1)
+    resid = y - (slope * ts + intercept)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 1.0
+    return RateFit(float(-slope), float(intercept), r2, int(ts.size), (float(lo), float(hi)))
+
+
+def level_window(t, distance, upper: float, lower: float) -> tuple[float, float]:
+    """The time window from the last time the distance is >= ``upper`` to the first time it is
+    <= ``lower`` (upper > lower > 0): the stretch over which it falls from one level to the
+    other. Raises ValueError if the distance never gets below ``lower``."""
+    t, d = _series(t, distance)
+    if not (upper > lower > 0):
+        raise ValueError(f"need upper > lower > 0, got upper={upper!r}, lower={lower!r}")
+    below = np.nonzero(d <= lower)[0]
+    if below.size == 0:
+        raise ValueError(f"the distance never falls to lower={lower:g} (minimum {d.min():.3g})")
+    j = int(below[0])
+    above = np.nonzero(d[: j + 1] >= upper)[0]
+    i = int(above[-1]) if above.size else 0
+    return float(t[i]), float(t[j])
+
+
+def local_rate(t, distance, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rates -d log(distance)/dt over sliding windows of duration ``width``.
+
+    Returns (t_mid, rate) with rate = -(log d(t + width) - log d(t)) / width at the sample
+    times t for which t + width is also a sample time (the grid is taken as uniform, as for
+    the runs of this package) and both distances are > 0.
+    """
+    t, d = _series(t, distance)
+    if not width > 0:
+        raise ValueError(f"width must be > 0, got {width!r}")
+    h = (t[-1] - t[0]) / (t.size - 1)
+    s = int(round(width / h))
+    if s < 1 or s >= t.size:
+        raise ValueError(f"width must span between one step and the whole run, got {width!r}")
+    a, b = d[:-s], d[s:]
+    ok = (a > 0) & (b > 0)
+    mid = 0.5 * (t[:-s] + t[s:])
+    rate = -(np.log(b[ok]) - np.log(a[ok])) / (t[s:][ok] - t[:-s][ok])
+    return mid[ok], rate
+
+
+def envelope(t, distance) -> tuple[np.ndarray, np.ndarray]:
+    """The local maxima of |distance| (a sample larger than both neighbours), for runs that
+    oscillate around the minimiser; the first sample is kept as well."""
+    t, d = _series(t, distance)
+    d = np.abs(d)
+    peak = np.zeros(d.size, dtype=bool)
+    peak[0] = True
+    peak[1:-1] = (d[1:-1] > d[:-2]) & (d[1:-1] >= d[2:])
+    return t[peak], d[peak]
+
+
+def fit_decay(t, distance, upper: float, lower: float, min_peaks: int = 3,
+              strict: bool = True) -> tuple[RateFit, bool]:
+    """Fit the decay of ``distance`` over the stretch where it falls from ``upper`` to ``lower``.
+
+    If the distance has no local maximum once the stretch has started, it is fitted directly.
+    If it oscillates (it may then reach ``lower`` at a zero crossing), the fit goes through its
+    :func:`envelope`, the amplitude of the oscillation, over the stretch where the envelope
+    falls from ``upper`` to ``lower``; that needs at least ``min_peaks`` maxima, otherwise a
+    ValueError asks for a longer stretch (with ``strict=False`` the distance itself is fitted
+    instead; check R^2). Returns (fit, used_envelope).
+    """
+    t, d = _series(t, distance)
+    d = np.abs(d)
+    w = level_window(t, d, upper, lower)
+    te, de = envelope(t, d)
+    # local maxima after the stretch starts (ignoring round-off wiggles far below ``lower``)
+    later = (te[1:] >= w[0]) & (de[1:] >= 1e-3 * lower)
+    if not np.any(later):
+        return fit_rate(t, d, w), False
+    try:
+        we = level_window(te, de, upper, lower)
+    except ValueError:
+        we = None
+    if we is not None and np.count_nonzero((te >= we[0]) & (te <= we[1])) >= min_peaks:
+        return fit_rate(te, de, we), True
+    if not strict:
+        return fit_rate(t, d, w), False
+    raise ValueError(f"the distance oscillates between {upper:g} and {lower:g} with fewer than "
+                     f"{min_peaks} peaks: widen the stretch")
+
+
+# --------------------------------------------------------------------------------------------
+# Bounds (rates of ||theta - theta*|| for strongly convex f; of f - f* for PL f)
+# --------------------------------------------------------------------------------------------
+
+def rmsprop_bound(mu: float, L: float, delta: float, eps: float = 1e-8) -> float:
+    """mu / (sqrt(2 L Delta) + eps): a rate RMSProp's model provably beats (any beta).
+
+    Pass mu = the strong-convexity constant for a rate of ||theta - theta*||, or 2 mu_PL for a
+    rate of f - f* under the PL inequality ||g||^2 >= 2 mu_PL (f - f*).
+    """
+    _positive(mu=mu, L=L, delta=delta)
+    return mu / (math.sqrt(2.0 * L * delta) + eps)
+
+
+def adagrad_bound(mu: float, alpha: float, delta: float, eps: float = 1e-8) -> float:
+    """mu / (S + eps), S = Delta/alpha + sqrt(Delta eps/alpha) >= sqrt(G_inf): AdaGrad's model,
+    any objective (mu as in :func:`rmsprop_bound`)."""
+    _positive(mu=mu, alpha=alpha, delta=delta)
+    s = delta / alpha + math.sqrt(delta * eps / alpha)
+    return mu / (s + eps)
+
+
+def adagrad_quadratic_bound(mu: float, L: float, alpha: float, g0: float, x0: float,
+                            eps: float = 1e-8) -> float:
+    """mu / (S + eps), S = ||g_0|| + L ||x_0||^2 / (4 alpha) (+ the eps term) >= sqrt(G_inf):
+    AdaGrad's model on a convex quadratic, where ||g|| is non-increasing along the flow.
+
+    ``g0`` = ||grad f(theta_0)||, ``x0`` = ||theta_0 - theta*||.
+    """
+    _positive(mu=mu, L=L, alpha=alpha, g0=g0, x0=x0)
+    s = g0 + L * x0**2 / (4.0 * alpha)
+    s += eps * math.log1p(2.0 * s / eps) if eps > 0 else 0.0  # covers eps log(1 + sqrt(G)/eps)
+    return mu / (s + eps)
+
+
+def adam_frozen_rate(c1: float, s: float, curvature: float) -> float:
+    """Decay rate of x'' + c1 x' + (curvature c1 / s) x = 0: Adam's model (bias factors 1) on
+    f = (curvature/2) x^2 with sqrt(vhat) frozen at s; c1 = (1 - beta1)/alpha.
+
+    Underdamped (c1 s < 4 curvature): the amplitude decays at c1/2; overdamped: the slow root.
+    A heuristic for the local rate, not a bound.
+    """
+    _positive(c1=c1, s=s, curvature=curvature)
+    disc = c1 * c1 / 4.0 - curvature * c1 / s
+    return c1 / 2.0 if disc <= 0 else c1 / 2.0 - math.sqrt(disc)
+
+
+def s_min(beta1: float, beta2: float) -> float:
+    """min(1, sqrt(log beta2 / log beta1)), the constant quoted for Adam in the later version
+    of the paper (0 when beta1 = 0, where log beta1 = -inf)."""
+    if not (0.0 <= beta1 < 1.0 and 0.0 < beta2 < 1.0):
+        raise ValueError(f"need beta1 in [0, 1) and beta2 in (0, 1), got {beta1!r}, {beta2!r}")
+    if beta1 == 0.0:
+        return 0.0
+    return min(1.0, math.sqrt(math.log(beta2) / math.log(beta1)))
+
+
+def _positive(**values: float) -> None:
+    for name, value in values.items():
+        if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)
+                and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# The PL example f(theta) = theta^2 + 3 sin^2(theta)
+# --------------------------------------------------------------------------------------------
+
+@numba.njit(cache=True)
+def _pl_grad(theta):
+    return 2.0 * theta + 3.0 * np.sin(2.0 * theta)
+
+
+def _pl_value(theta: np.ndarray) -> float:
+    return float(theta[0] ** 2 + 3.0 * math.sin(theta[0]) ** 2)
+
+
+def pl_example() -> Objective:
+    """f(theta) = theta^2 + 3 sin^2(theta): non-convex (f'' = 2 + 6 cos 2 theta < 0 where
+    cos 2 theta < -1/3), PL, with the single critical point theta* = 0, f* = 0."""
+    return from_functions(_pl_value, _pl_grad, dim=1, minimizer=np.zeros(1),
+                          name="theta^2 + 3 sin^2 theta")
+
+
+def pl_constant(objective: Objective, lo: float, hi: float, points: int = 20_001) -> float:
+    """min ||g||^2 / (2 (f - f*)) over a grid of [lo, hi] (1-D, f* = f(minimiser)),
+    excluding the minimiser itself: a numerical PL constant on that interval."""
+    if objective.minimizer is None:
+        raise ValueError("objective must know its minimiser")
+    if not hi > lo:
+        raise ValueError(f"need lo < hi, got {lo!r}, {hi!r}")
+    fstar = objective(objective.minimizer)
+    grid = np.linspace(lo, hi, points)
+    vals = np.array([objective(np.array([x])) for x in grid]) - fstar
+    grads = np.array([objective.gradient(np.array([x]))[0] for x in grid])
+    keep = vals > 1e-12
+    return float(np.min(grads[keep] ** 2 / (2.0 * vals[keep])))
+
