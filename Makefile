@@ -1,57 +1,157 @@
 # idebook: build the book and run every test from one virtual environment.
 #
 #   make book   -> _build/html/index.html (notebooks are committed executed; nothing is re-run)
-#   make test   -> ruff + unit tests + nbval on every notebook in book/
+#   make test   -> every check below, in this order; each step prints its wall time:
+#     lint          ruff check .
+#     unit          pytest tests/ (unit and widget tests) + nbval on every notebook in book/
+#     book          the HTML book, with the JavaScript it needs copied in (works offline)
+#     browser       headless Chromium: every page of _toc.yml (console, MathJax, images, links,
+#                   widgets, no request to another host, screenshots in _build/screenshots/),
+#                   dark mode, and a slider moved against a live kernel (Voila)
+#     binder-check  a fresh venv from requirements.txt alone (what Binder builds) executes every
+#                   notebook; their checked outputs must equal the committed ones, so together
+#                   with nbval every notebook has been executed twice with the same outputs
 #
-# Both targets create .venv with $(PYTHON) and install requirements.txt first, and reinstall
-# whenever requirements.txt or pyproject.toml change.
+# .venv is created with $(PYTHON) from requirements.txt and reinstalled whenever
+# requirements.txt or pyproject.toml change. Missing system tools (npm, chromium) are installed
+# with apt-get when running as root, as in CI.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANITIZE := nbval_sanitize.cfg
+CHROMIUM ?= /usr/bin/chromium
+# The Binder check's throw-away environment (inside _build/, so each checkout has its own).
+BINDER_VENV ?= $(CURDIR)/_build/binder-venv
+# JavaScript copied from node_modules/ (npm ci) for the HTML; see _config.yml (html_static_path).
+VENDOR := _vendor
+NPM_STAMP := node_modules/.idebook-installed
+VENDOR_STAMP := $(VENDOR)/.idebook-vendored
+HTML_MANAGER := node_modules/@jupyter-widgets/html-manager
+TIMINGS := _build/timings.txt
 
 # Keep numba's on-disk cache (cache=True functions) out of the source tree.
 export NUMBA_CACHE_DIR := $(CURDIR)/$(VENV)/numba-cache
 # (MPLBACKEND is deliberately left unset: ipykernel then uses the inline backend, so nbval sees
 # the same figure outputs as the committed notebooks; headless unit tests fall back to Agg.)
 
-.PHONY: all book test lint venv clean distclean
+# Wall time of a step: $(START) first, $(STOP) last in its recipe (also appended to $(TIMINGS)).
+START = @mkdir -p _build && date +%s.%N > _build/.start-$(subst /,_,$@)
+STOP = @s=$$(cat _build/.start-$(subst /,_,$@)); rm -f _build/.start-$(subst /,_,$@); \
+	e=$$(awk -v a=$$s -v b=$$(date +%s.%N) 'BEGIN { printf "%.1f", b - a }'); \
+	echo "[time] $@: $$e s"; echo "$@: $$e s" >> $(TIMINGS)
+
+# $(call apt_install,PACKAGES): install Debian packages (root only; otherwise say what to do).
+define apt_install
+if [ "$$(id -u)" != 0 ]; then \
+    echo "error: missing $(1); install it with: sudo apt-get install $(1)"; exit 1; fi; \
+export DEBIAN_FRONTEND=noninteractive; apt-get update -q && \
+    apt-get install -y -q --no-install-recommends $(1)
+endef
+
+.PHONY: all book test lint unit vendor browser binder-check chromium venv timings-reset \
+	clean distclean
 .DEFAULT_GOAL := all
 
-all: test book
+all: test
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
+	$(START)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
 	$(BIN)/python -m pip install --disable-pip-version-check -r requirements.txt
 	@touch $@
+	$(STOP)
 
-book: $(STAMP)
+# --- the book ----------------------------------------------------------------------------------
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm); }
+	$(START)
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+	$(STOP)
+
+# MathJax 3 (es5 build, with its fonts and extensions), RequireJS and the widgets HTML manager.
+$(VENDOR_STAMP): $(NPM_STAMP)
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/mathjax $(VENDOR)/requirejs $(VENDOR)/html-manager
+	cp -R node_modules/mathjax/es5/. node_modules/mathjax/LICENSE $(VENDOR)/mathjax/
+	cp node_modules/requirejs/require.js $(VENDOR)/requirejs/
+	find $(HTML_MANAGER)/dist -maxdepth 1 -type f ! -name '*.map' \
+	    -exec cp {} $(VENDOR)/html-manager/ \;
+	@touch $@
+
+vendor: $(VENDOR_STAMP)
+
+book: $(STAMP) vendor
+	$(START)
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "Book: $(CURDIR)/_build/html/index.html"
+	$(STOP)
+
+# --- the checks --------------------------------------------------------------------------------
+
+test: timings-reset lint unit book browser binder-check
+	@echo "== make test: wall time of each step =="; cat $(TIMINGS)
+
+timings-reset:
+	@mkdir -p _build && rm -f $(TIMINGS)
 
 lint: $(STAMP)
+	$(START)
 	$(BIN)/ruff check .
+	$(STOP)
 
 # One pytest run for the unit tests (tests/) and the notebooks (book/, via nbval).
 # Exit code 5 ("no tests collected") is accepted only while book/ has no notebook yet.
-test: lint
+unit: $(STAMP)
+	$(START)
 	@notebooks="$$(find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)"; \
 	paths=""; for d in tests book; do if [ -d "$$d" ]; then paths="$$paths $$d"; fi; done; \
-	cmd="$(BIN)/python -m pytest $$paths --nbval --nbval-current-env"; \
-	cmd="$$cmd --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider"; \
+	cmd="$(BIN)/python -m pytest $$paths --ignore=tests/browser"; \
+	cmd="$$cmd --ignore=tests/test_book_notebooks.py --nbval --nbval-current-env"; \
+	cmd="$$cmd --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider --durations=15"; \
 	echo "$$cmd"; $$cmd; rc=$$?; \
 	if [ $$rc -eq 5 ] && [ -z "$$notebooks" ]; then \
 	    echo "pytest collected no tests, and book/ has no notebook yet: OK"; exit 0; \
 	fi; \
 	exit $$rc
+	$(STOP)
+
+chromium:
+	@test -x $(CHROMIUM) || { $(call apt_install,chromium fonts-dejavu-core); }
+	@$(CHROMIUM) --version
+
+# Needs the built book (make book); `$(BIN)/python -m pytest tests/browser` re-runs the checks
+# against the current _build/html without rebuilding.
+browser: book chromium
+	$(START)
+	IDEBOOK_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -p no:cacheprovider -v -rs
+	$(STOP)
+
+# What Binder does: a new venv, `pip install -r requirements.txt`, nothing else. pip's cache
+# makes the install fast after the first time. Then every notebook is executed there, in a
+# fresh kernel, and compared with its committed outputs (tests/test_book_notebooks.py).
+binder-check:
+	$(START)
+	rm -rf $(BINDER_VENV)
+	$(PYTHON) -m venv $(BINDER_VENV)
+	@s=$$(date +%s); $(BINDER_VENV)/bin/python -m pip install --disable-pip-version-check -q \
+	    -r requirements.txt && line="binder-check (pip install -r requirements.txt):" && \
+	    line="$$line $$(( $$(date +%s) - s )) s" && echo "[time] $$line" && \
+	    echo "$$line" >> $(TIMINGS)
+	JUPYTER_PATH=$(BINDER_VENV)/share/jupyter NUMBA_CACHE_DIR=$(BINDER_VENV)/numba-cache \
+	    IDEBOOK_EXECUTE_NOTEBOOKS=1 IDEBOOK_EXPECT_PREFIX=$(BINDER_VENV) \
+	    $(BINDER_VENV)/bin/python -m pytest tests/test_book_notebooks.py -p no:cacheprovider \
+	    -v --durations=0
+	$(STOP)
 
 clean:
-	rm -rf _build .pytest_cache
+	rm -rf _build .pytest_cache $(VENDOR)
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) node_modules

@@ -25,7 +25,7 @@ def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | N
 
 
 def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[float, float]]:
-    """max_k and final |x(alpha k) - x_k| for theta and for every shared memory state.
+    """max_k and final ``|x(alpha k) - x_k|`` for theta and for every shared memory state.
 
     The continuous solution is evaluated at the discrete times t_k = alpha k (its dense output);
     vectors are compared in the Euclidean norm.

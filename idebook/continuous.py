@@ -7,8 +7,8 @@ Same names and call shape as :mod:`idebook.discrete`, with ``t_end`` in place of
     adam     Proposition 3, eq. (5):  theta' = -alpha(t) m / (sqrt(v) + eps(t))
 
 (plus AdamW and AdamL2 through ``weight_decay`` and ``l2``). ``method="fast"`` (default) is the
-solver of :mod:`idebook._fast`, with the step refined until the estimated error in theta is below
-``tol``; ``method="paper"`` is Algorithm 4 as the paper describes it (:mod:`idebook._paper`).
+solver of ``idebook._fast``, with the step refined until the estimated error in theta is below
+``tol``; ``method="paper"`` is Algorithm 4 as the paper describes it (``idebook._paper``).
 """
 
 from __future__ import annotations

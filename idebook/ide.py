@@ -11,7 +11,7 @@ for real or complex, scalar or vector :math:`y`, with the arguments and conventi
 ``idesolver`` package (Karpel) so that switching is a change of import.
 
 Algorithm (Gelmi & Jorquera 2014, "IDSOLVER", Comput. Phys. Commun. 185:392)
----------------------------------------------------------------------------
+----------------------------------------------------------------------------
 Fixed-point (successive relaxation) iteration on the trajectory:
 
 1. :math:`y^{(0)}` solves the ODE with the integral dropped, :math:`y' = c(x, y)`.
@@ -65,7 +65,7 @@ iteration of a Volterra one-panel window, plus :math:`O(p N n)` once per window)
 
 Numba
 -----
-The iteration is written once (:func:`_make_kernel`). If ``c``, ``k`` and ``f`` are all numba
+The iteration is written once (``_make_kernel``). If ``c``, ``k`` and ``f`` are all numba
 dispatchers (``@numba.njit``) it runs compiled, calling them pointwise (``c(x: float, y)``
 with ``y`` a float/complex scalar or a 1-D array, returning the same shape; ``k(x, s)`` and
 ``f(y)`` likewise). Otherwise the same code runs as plain Python/NumPy and the user functions are

@@ -1,6 +1,6 @@
 """The memory kernels of Propositions 1-3 and the linear ODEs whose Green's functions they are.
 
-Every memory state of the paper is  M(t) = int_0^t K(t - s) q(s) ds  with
+Every memory state of the paper is  M(t) = int_0^t K(t - s) q(s) ds  with::
 
     AdaGrad (Prop. 1):  K(t) = 1/alpha                                   (G, q = ||g||^2)
     RMSProp (Prop. 2):  K(t) = (1-beta)/alpha  exp(-(1-beta) t/alpha)    (v, q = ||g||^2)

@@ -7,10 +7,12 @@ Below q = ||g||^2 (the paper's norm memory) or g^2 per coordinate, c = (1 - beta
 P(x) = 1/(sqrt(x) + eps) and H is the Hessian of f.
 
 ``order=0``: the paper's models as ODEs
-    AdaGrad  theta' = -g P(G + q),                     G' = q / alpha
-    RMSProp  theta' = -g P(beta v + (1 - beta) q),     v' = c (q - v)
-    Adam     theta' = -mhat P(vhat),   m' = c1 (g - m),   v' = c2 (q - v),
-             mhat = m / (1 - beta1^(t/alpha)),   vhat = v / (1 - beta2^(t/alpha)).
+    ::
+
+        AdaGrad  theta' = -g P(G + q),                     G' = q / alpha
+        RMSProp  theta' = -g P(beta v + (1 - beta) q),     v' = c (q - v)
+        Adam     theta' = -mhat P(vhat),   m' = c1 (g - m),   v' = c2 (q - v),
+                 mhat = m / (1 - beta1^(t/alpha)),   vhat = v / (1 - beta2^(t/alpha)).
 
     For AdaGrad and RMSProp the shifted memory G(t + alpha), v(t + alpha) of eq. (3)-(4) is
     replaced by its Taylor expansion G + alpha G', v + alpha v' (Assumption 2); Adam's eq. (5)
@@ -24,14 +26,14 @@ P(x) = 1/(sqrt(x) + eps) and H is the Hessian of f.
 
     ``regime="scaled"`` (default): RMSProp and Adam with 1 - beta = c alpha, c fixed (the
     scaling in which the paper's kernels have an alpha-independent limit), from the map of the
-    whole state y = (t, theta, m, v), written in a "half-step" form that is regular at t = 0:
+    whole state y = (t, theta, m, v), written in a "half-step" form that is regular at t = 0::
 
-    RMSProp  theta' = -P_h g - (alpha/2) P_h H (P_h g),   P_h = P(v + (alpha/2) c (q - v))
-             v'     = c (1 + alpha c/2) (q - v) - (alpha c/2) dq/dt
-    Adam     theta' = -mhat_h P(vhat_h),
-             mhat_h = (m + (alpha/2) c1 (g - m)) / (1 - beta1^(t/alpha + 1/2))  (vhat_h alike)
-             m'     = c1 (1 + alpha c1/2) (g - m) - (alpha c1/2) dg/dt
-             v'     = c2 (1 + alpha c2/2) (q - v) - (alpha c2/2) dq/dt
+        RMSProp  theta' = -P_h g - (alpha/2) P_h H (P_h g),   P_h = P(v + (alpha/2) c (q - v))
+                 v'     = c (1 + alpha c/2) (q - v) - (alpha c/2) dq/dt
+        Adam     theta' = -mhat_h P(vhat_h),
+                 mhat_h = (m + (alpha/2) c1 (g - m)) / (1 - beta1^(t/alpha + 1/2))  (vhat_h alike)
+                 m'     = c1 (1 + alpha c1/2) (g - m) - (alpha c1/2) dg/dt
+                 v'     = c2 (1 + alpha c2/2) (q - v) - (alpha c2/2) dq/dt
 
     with dg/dt = H theta' and dq/dt = grad(q) . theta'. Each equals the expansion
     F0 + alpha F1 of :func:`symbolic_modified` up to O(alpha^2).
@@ -178,8 +180,9 @@ def ode_model(algorithm: str, objective: Objective | tuple, theta0, *, alpha: fl
 
     ``method`` is the :func:`scipy.integrate.solve_ivp` integrator (Radau by default: the
     models become stiff near the minimiser, where v -> 0; LSODA can stall there). Returns a
-    :class:`ContinuousRun` on the grid t = alpha k with dense output ``.at(t)``; its ``method``
-    field is ``"ode-order0"`` or ``"ode-order1"``, and ``nfev`` counts right-hand sides.
+    :class:`~idebook.results.ContinuousRun` on the grid t = alpha k with dense output
+    ``.at(t)``; its ``method`` field is ``"ode-order0"`` or ``"ode-order1"``, and ``nfev`` counts
+    right-hand sides.
     Raises ``FloatingPointError`` if the integrator fails.
     """
     algorithm = _algorithm(algorithm)

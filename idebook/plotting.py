@@ -12,6 +12,7 @@ rendered book (or JupyterLab) uses a dark theme.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import matplotlib as mpl
@@ -21,7 +22,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
-__all__ = ["COLORS", "set_style", "overlay", "k_axis", "t_axis", "legend_outside"]
+__all__ = ["COLORS", "set_style", "style_context", "overlay", "k_axis", "t_axis", "legend_outside"]
 
 #: Colour cycle (Okabe–Ito, readable for colour-blind readers and on white).
 COLORS: tuple[str, ...] = (
@@ -85,6 +86,15 @@ def set_style() -> None:
     Safe to call more than once. In a notebook, call it once at the top of the chapter.
     """
     mpl.rcParams.update(_RC)
+
+
+def style_context() -> AbstractContextManager[None]:
+    """The book's style inside a ``with`` block only (rcParams are restored afterwards).
+
+    For code that draws figures on its own, such as :mod:`idebook.widgets`, without changing the
+    global style of the notebook that uses it.
+    """
+    return mpl.rc_context(_RC)
 
 
 def _markevery(n: int, markers: int) -> int:

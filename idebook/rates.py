@@ -125,7 +125,7 @@ def local_rate(t, distance, width: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def envelope(t, distance) -> tuple[np.ndarray, np.ndarray]:
-    """The local maxima of |distance| (a sample larger than both neighbours), for runs that
+    """The local maxima of ``|distance|`` (a sample larger than both neighbours), for runs that
     oscillate around the minimiser; the first sample is kept as well."""
     t, d = _series(t, distance)
     d = np.abs(d)

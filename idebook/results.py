@@ -60,7 +60,7 @@ class ContinuousRun(Trajectory):
 
     ``success``/``message`` say whether the fixed-point iteration converged, ``iterations`` is the
     number of sweeps, ``residual`` the achieved fixed-point error (fast method: the last sweep's
-    max |change in theta|; ``method="paper"``: Algorithm 4's sum of squared differences),
+    max ``|change in theta|``; ``method="paper"``: Algorithm 4's sum of squared differences),
     ``error_estimate`` the estimated discretisation error of theta (max over the grid, from a
     step-halving comparison), ``substeps`` the number of time steps per alpha and ``nfev`` the
     gradient evaluations.

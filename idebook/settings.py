@@ -25,7 +25,7 @@ RMSPROP_BETAS = (0.0, 0.9, 0.99)
 """beta of Figures 3-4 and 10-11."""
 
 ADAM_BETAS = ((0.9, 0.99), (0.9, 0.999), (0.0, 0.99), (0.0, 0.999))
-"""(beta1, beta2) of Figures 5-7 and 12-14: {0.9, 0.0} x {0.99, 0.999}."""
+"""(beta1, beta2) of Figures 5-7 and 12-14, {0.9, 0.0} x {0.99, 0.999}."""
 
 REGRESSION = {
     "theta0": 0.0,
@@ -35,4 +35,4 @@ REGRESSION = {
     "figure16": {"rmsprop_beta": 0.99, "adam_betas": (0.99, 0.999),
                  "horizons": {0.1: 80, 0.01: 500}},
 }
-"""Appendix B: y = theta x fitted to y = 2x + N(0, 0.1^2) noise, x ~ U[0, 1), legacy seed 42."""
+"""Appendix B, y = theta x fitted to y = 2x + N(0, 0.1^2) noise, x ~ U[0, 1), legacy seed 42."""

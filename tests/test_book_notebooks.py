@@ -1,0 +1,158 @@
+"""Execute every notebook of book/ in a fresh kernel; compare its outputs with the committed ones.
+
+Run by ``make binder-check`` with the Python of a new virtual environment built from
+requirements.txt alone, as Binder builds it (``IDEBOOK_EXECUTE_NOTEBOOKS=1``):
+
+* every cell of every notebook runs (including cells nbval would skip), and any error fails,
+  except in cells tagged ``raises-exception``;
+* the outputs that nbval checks (not in cells tagged ``nbval-ignore-output`` or
+  ``nbval-skip``; text and HTML, not images; after the regexes of nbval_sanitize.cfg) must
+  equal the committed outputs. nbval (``make unit``) executes each notebook once against the
+  same committed outputs, so this second execution checks that the outputs are reproducible.
+
+Skipped unless IDEBOOK_EXECUTE_NOTEBOOKS=1, so a plain ``pytest tests`` does not run it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+NOTEBOOKS = sorted(p for p in BOOK.glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+SANITIZE = ROOT / "nbval_sanitize.cfg"
+TIMEOUT = 900  # seconds per cell
+
+# What nbval leaves out of its comparison (nbval.plugin.IPyNbFile.skip_compare, no --nbdime).
+SKIP_COMPARE = {"metadata", "traceback", "prompt_number", "output_type", "name",
+                "execution_count", "application/vnd.jupyter.widget-view+json",
+                "image/png", "image/jpeg"}
+UNCHECKED_TAGS = {"nbval-ignore-output", "nbval-skip"}
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("IDEBOOK_EXECUTE_NOTEBOOKS") != "1",
+    reason="executes every notebook; run by `make binder-check` (IDEBOOK_EXECUTE_NOTEBOOKS=1)")
+
+
+def _sanitize_patterns() -> list[tuple[str, str]]:
+    from nbval.plugin import get_sanitize_patterns
+
+    return get_sanitize_patterns(SANITIZE.read_text()) if SANITIZE.exists() else []
+
+
+def _flatten(outputs: list, patterns: list[tuple[str, str]]) -> dict[str, list]:
+    """nbval's view of a cell's outputs: key (stream name or MIME type) -> sanitised values."""
+    import re
+
+    from nbval.plugin import coalesce_streams
+
+    def clean(value):
+        if isinstance(value, list):  # multi-line strings as stored in .ipynb
+            value = "".join(value)
+        if isinstance(value, str):
+            for regex, replace in patterns:
+                value = re.sub(regex, replace, value)
+        return value
+
+    flat: dict[str, list] = defaultdict(list)
+    for out in coalesce_streams([_node(o) for o in outputs]):
+        if out.output_type == "stream":
+            flat[f"stream:{out.name}"].append(clean(out.text))
+            continue
+        for key, value in out.items():
+            if key in SKIP_COMPARE:
+                continue
+            if key == "data":
+                for mime, data in value.items():
+                    if mime not in SKIP_COMPARE:
+                        flat[mime].append(clean(data))
+            else:
+                flat[key].append(clean(value))
+    return dict(flat)
+
+
+def _node(output):
+    import copy
+
+    import nbformat
+
+    return nbformat.from_dict(copy.deepcopy(dict(output)))
+
+
+def _check_kernel_env(client) -> None:
+    """The kernel must be the Python of the environment under test (IDEBOOK_EXPECT_PREFIX)."""
+    expected = os.environ.get("IDEBOOK_EXPECT_PREFIX")
+    if not expected:
+        return
+    import nbformat
+
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import sys, idebook; print(sys.prefix); print(idebook.__file__)")])
+    from nbclient import NotebookClient
+
+    NotebookClient(probe, kernel_name=client.kernel_name, timeout=120).execute()
+    prefix, module = probe.cells[0].outputs[0]["text"].split()
+    assert Path(prefix).resolve() == Path(expected).resolve(), (
+        f"the kernel runs in {prefix}, not in the environment under test {expected}")
+    assert Path(module).resolve().is_relative_to(ROOT), f"idebook imported from {module}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_executes_and_reproduces_its_outputs(path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    committed = nbformat.read(path, as_version=4)
+    fresh = nbformat.read(path, as_version=4)
+    client = NotebookClient(fresh, kernel_name="python3", timeout=TIMEOUT,
+                            resources={"metadata": {"path": str(BOOK)}})
+    if path == NOTEBOOKS[0]:
+        _check_kernel_env(client)
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        pytest.fail(f"{path.name}: a cell raised an error in a fresh kernel ({sys.prefix}):\n{err}")
+    elapsed = time.perf_counter() - start
+    print(f"{path.name}: executed in {elapsed:.1f} s")
+
+    patterns = _sanitize_patterns()
+    problems = []
+    for i, (old, new) in enumerate(zip(committed.cells, fresh.cells, strict=True)):
+        if old.cell_type != "code":
+            continue
+        tags = set(old.get("metadata", {}).get("tags", []))
+        errors = [o for o in new.outputs if o.output_type == "error"]
+        if errors and "raises-exception" not in tags:
+            problems.append(f"cell {i}: {errors[0].ename}: {errors[0].evalue}")
+            continue
+        if tags & UNCHECKED_TAGS or old.get("execution_count") is None:
+            continue
+        want, got = _flatten(old.outputs, patterns), _flatten(new.outputs, patterns)
+        if want != got:
+            problems.append(_diff(i, old.source, want, got))
+    assert not problems, f"{path.name}: outputs differ from the committed notebook\n" + \
+        "\n".join(problems)
+
+
+def _diff(i: int, source: str, want: dict, got: dict) -> str:
+    import difflib
+
+    lines = [f"--- cell {i}: {source.splitlines()[0] if source else ''}"]
+    for key in sorted(set(want) | set(got)):
+        a, b = want.get(key, []), got.get(key, [])
+        if a == b:
+            continue
+        lines.append(f"  [{key}]")
+        diff = difflib.unified_diff("\n".join(map(str, a)).splitlines(),
+                                    "\n".join(map(str, b)).splitlines(),
+                                    "committed", "executed", lineterm="", n=1)
+        lines += ["    " + d for d in list(diff)[:40]]
+    return "\n".join(lines)
