@@ -90,13 +90,20 @@ def server(site: Path):
          "--directory", str(site)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for_http(base, 30, proc)
+    with running(proc, base, 30):
         yield base
+
+
+@contextlib.contextmanager
+def running(proc: subprocess.Popen, url: str, timeout: float, grace: float = 10):
+    """Wait until ``proc`` answers at ``url``; on exit terminate it (kill after ``grace`` s)."""
+    try:
+        wait_for_http(url, timeout, proc)
+        yield proc
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
+            proc.wait(grace)
         if proc.poll() is None:
             proc.kill()
 

@@ -8,7 +8,6 @@ _build/screenshots/live__before.png and live__after.png.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import free_port, wait_for_http
+from conftest import free_port, running
 
 CELL = """from idebook import widgets
 
@@ -52,14 +51,10 @@ def voila(tmp_path_factory):
         cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/"
     try:
-        wait_for_http(base + "api", 120, proc)  # the server is up (the page itself runs the kernel)
-        yield base
+        # the server is up (the page itself starts the kernel)
+        with running(proc, base + "api", 120, grace=15):
+            yield base
     finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(15)
-        if proc.poll() is None:
-            proc.kill()
         log.close()
         print((folder / "voila.log").read_text()[-3000:])
 
