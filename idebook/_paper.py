@@ -195,7 +195,7 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
 
     return ContinuousRun(
         t, guess, out.G, out.v, out.m, algorithm=spec.algorithm, alpha=alpha,
-        params=_params(spec), method="paper", success=success, message=message,
+        params=spec.params, method="paper", success=success, message=message,
         iterations=iterations, residual=float(error), error_estimate=float("nan"), substeps=1,
         nfev=nfev, dense=at)
 
@@ -250,13 +250,3 @@ def _debiased(x: np.ndarray, forcing: np.ndarray, t: np.ndarray, alpha: float,
 def _sse(a: np.ndarray, b: np.ndarray) -> float:
     """The paper's error: the sum over the grid of squared differences."""
     return float(np.sum((a - b) ** 2))
-
-
-def _params(spec: Spec) -> dict:
-    """The parameters of the run, as :mod:`idebook.continuous` reports them."""
-    if spec.has_m:
-        params = {"beta1": spec.beta1, "beta2": spec.beta2, "weight_decay": spec.weight_decay,
-                  "l2": spec.l2}
-    else:
-        params = {"beta": spec.beta2} if spec.algorithm == "rmsprop" else {}
-    return dict(params, eps=spec.eps, per_coordinate=spec.per_coordinate)

@@ -273,13 +273,8 @@ def _solve_fast(spec: Spec, t_end: float, tol: float, substeps: int | None,
             raise ValueError(f"t must lie in [0, t_end] = [0, {t_end}]")
         return grid.trajectory(times)
 
-    params = {"beta1": spec.beta1, "beta2": spec.beta2} if spec.has_m else (
-        {"beta": spec.beta2} if spec.algorithm == "rmsprop" else {})
-    if spec.has_m:
-        params.update(weight_decay=spec.weight_decay, l2=spec.l2)
-    params.update(eps=spec.eps, per_coordinate=spec.per_coordinate)
     return ContinuousRun(
         out.t, out.theta, out.G, out.v, out.m, algorithm=spec.algorithm,
-        alpha=spec.alpha, params=params, method="fast", success=ok, message=message,
+        alpha=spec.alpha, params=spec.params, method="fast", success=ok, message=message,
         iterations=total_sweeps, residual=residual, error_estimate=estimate, substeps=N,
         nfev=nfev, dense=at)

@@ -65,6 +65,16 @@ class Spec:
         return 0.0 if self.algorithm == "adagrad" else (1.0 - self.beta2) / self.alpha
 
     @property
+    def params(self) -> dict:
+        """The run's parameters as the results report them (the discrete runs' keys)."""
+        if self.has_m:
+            params = {"beta1": self.beta1, "beta2": self.beta2,
+                      "weight_decay": self.weight_decay, "l2": self.l2}
+        else:
+            params = {"beta": self.beta2} if self.algorithm == "rmsprop" else {}
+        return dict(params, eps=self.eps, per_coordinate=self.per_coordinate)
+
+    @property
     def memory_name(self) -> str:
         """G for AdaGrad's accumulated squares, v otherwise."""
         return "G" if self.algorithm == "adagrad" else "v"
