@@ -22,6 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from notebook_outputs import UNCHECKED_TAGS  # the cells nbval does not compare
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -33,7 +34,6 @@ TIMEOUT = 900  # seconds per cell
 SKIP_COMPARE = {"metadata", "traceback", "prompt_number", "output_type", "name",
                 "execution_count", "application/vnd.jupyter.widget-view+json",
                 "image/png", "image/jpeg"}
-UNCHECKED_TAGS = {"nbval-ignore-output", "nbval-skip"}
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("IDEBOOK_EXECUTE_NOTEBOOKS") != "1",
