@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
 from ._jit import GRAD_SIGNATURE
+from ._validation import gradient_array
 
 
 @dataclass(frozen=True)
@@ -146,16 +148,20 @@ def from_functions(
     p = np.zeros(0) if params is None else np.ascontiguousarray(params, dtype=np.float64).ravel()
     user = grad
     if isinstance(user, CPUDispatcher):
-        if params is None:
-            grad = numba.njit(GRAD_SIGNATURE)(lambda theta, params: user(theta))
-        else:
-            grad = numba.njit(GRAD_SIGNATURE)(user.py_func)
+        source = (lambda theta, params: user(theta)) if params is None else user.py_func
+        try:
+            grad = numba.njit(GRAD_SIGNATURE)(source)
+        except TypingError:
+            raise ValueError(
+                "grad must compile as grad(theta: float64[::1]) -> float64[::1] (with params: "
+                "grad(theta, params) -> float64[::1]), an array of theta's shape; numba could "
+                "not type it so (does it return a scalar?)") from None
     elif params is None:
         def grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
-            return np.asarray(user(theta), dtype=np.float64).reshape(theta.shape)
+            return gradient_array(user(theta), theta.shape)
     else:
         def grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
-            return np.asarray(user(theta, params), dtype=np.float64).reshape(theta.shape)
+            return gradient_array(user(theta, params), theta.shape)
 
     return Objective(value, grad, p, dim, minimizer, name)
 
