@@ -240,7 +240,7 @@ def continuous_model(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str 
     return solve(objective(X, y, loss, reg), theta0, alpha=alpha, t_end=t_end, **params)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SeedAverage:
     """Minibatch runs of one configuration over several seeds, and their mean and spread.
 
@@ -277,8 +277,9 @@ def seed_average(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "m
             for s in seeds]
     theta = np.stack([r.theta for r in runs])
     std = theta.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros_like(theta[0])
-    return SeedAverage(runs[0].t, theta, theta.mean(axis=0), std, seeds, runs[0].algorithm,
-                       runs[0].alpha, runs[0].params["batch_size"])
+    return SeedAverage(t=runs[0].t, theta=theta, mean=theta.mean(axis=0), std=std, seeds=seeds,
+                       algorithm=runs[0].algorithm, alpha=runs[0].alpha,
+                       batch_size=runs[0].params["batch_size"])
 
 
 def stationary_spread(theta: np.ndarray, fraction: float = 0.5) -> float:
