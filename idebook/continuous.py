@@ -51,10 +51,10 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     per_coordinate : bool
         False: the paper's memory of the squared gradient norm; True: one per coordinate.
     method : {"fast", "paper"}
-        ``"fast"``: the solver of :mod:`idebook._fast` (Lawson-RK4 with exact memory decay,
+        ``"fast"``: the solver of ``idebook._fast`` (Lawson-RK4 with exact memory decay,
         SDIRK4 where stiff, Picard sweeps for the shift t + alpha), refined until the estimated
         error in theta is below ``tol``. ``"paper"``: Algorithm 4 of the paper, Euler steps
-        h = alpha with Picard iteration and smoothing (:mod:`idebook._paper`), an O(alpha)
+        h = alpha with Picard iteration and smoothing (``idebook._paper``), an O(alpha)
         baseline that ignores ``tol`` and ``substeps``.
     tol : float
         Target for the estimated error of theta (max over the grid), > 0 (fast method). The
@@ -139,7 +139,7 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
     """Proposition 3: theta' = -alpha(t) m / (sqrt(v) + eps(t)), eq. (5)-(6).
 
     Equivalently theta' = -mhat / (sqrt(vhat) + eps) with mhat = m/(1 - beta1^(t/alpha)),
-    vhat = v/(1 - beta2^(t/alpha)) (:func:`idebook.model.bias_ratio`), m and v the memories
+    vhat = v/(1 - beta2^(t/alpha)) (``idebook.model.bias_ratio``), m and v the memories
     of the kernels K_a(t) = ((1 - beta_a)/alpha) exp(-(1 - beta_a) t/alpha). There is no shift,
     so the fast method needs a single sweep.
 

@@ -131,9 +131,9 @@ class IDEResult:
 
     Attributes
     ----------
-    x : ndarray
+    x : numpy.ndarray
         The requested points.
-    y : ndarray
+    y : numpy.ndarray
         The solution at ``x``: shape ``(len(x),)`` for scalar ``y_0``, ``(len(x), n)`` for
         ``y_0`` of length n.
     success : bool
@@ -147,11 +147,11 @@ class IDEResult:
         The final sup-norm fixed-point residual ``max_i |T(y)(x_i) - y(x_i)|`` over the
         collocation nodes (the largest over the windows; ``inf`` if no iteration completed).
         The same quantity is ``residual``, the name the package's runs use.
-    x_nodes, y_nodes : ndarray
+    x_nodes, y_nodes : numpy.ndarray
         The collocation nodes and the solution there.
-    panel_edges : ndarray
+    panel_edges : numpy.ndarray
         The final mesh.
-    status : int, optional
+    status : int
         A code of :data:`idebook.results.STATUS`; when not given, 0 on success and -1
         otherwise.
     nfev : int or None
@@ -186,7 +186,7 @@ class IDEResult:
 
     @property
     def sol(self) -> "PanelSolution":
-        """Dense output: ``sol(x)`` evaluates the piecewise polynomial at ``x``."""
+        """The dense output; ``sol(x)`` evaluates the piecewise polynomial at ``x``."""
         return PanelSolution(panel_edges=self.panel_edges, x_nodes=self.x_nodes,
                              y_nodes=self.y_nodes)
 

@@ -5,8 +5,8 @@ every coefficient the discrete recursion (Algorithms 1-3), the continuous models
 (Propositions 1-3, eq. (3)-(6)) and their ODE forms need, so :mod:`idebook.discrete`,
 :mod:`idebook.continuous` (both methods), :mod:`idebook.modified` and :mod:`idebook.stochastic`
 read the same numbers. The module also holds the two small pieces every method shares:
-:func:`bias_ratio`, Adam's bias-corrected moment x/(1 - beta^(t/alpha)) of eq. (6), and
-:func:`output_times`, the times t = alpha k at which every result is reported.
+``bias_ratio``, Adam's bias-corrected moment x/(1 - beta^(t/alpha)) of eq. (6), and
+``output_times``, the times t = alpha k at which every result is reported.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ class Model:
         ``"gd"``, ``"adagrad"``, ``"rmsprop"`` or ``"adam"``.
     objective : Objective
         f and its gradient.
-    theta0 : ndarray
-        The start, shape (n,).
+    theta0 : numpy.ndarray
+        The start, of shape (n,).
     alpha, beta1, beta2, eps : float
         Learning rate, decay rates and the denominator's epsilon.
     per_coordinate : bool
@@ -137,7 +137,7 @@ class Model:
 
     @property
     def nm(self) -> int:
-        """Columns of the squared-gradient memory: n per coordinate, 1 for the norm memory."""
+        """The number of columns of the squared-gradient memory (n per coordinate, else 1)."""
         return self.n if self.per_coordinate else 1
 
     @property
@@ -179,12 +179,12 @@ class Model:
 
     @property
     def ln_beta1(self) -> float:
-        """ln(beta1) for :func:`bias_ratio`; -inf when there is no correction to make."""
+        """ln(beta1) for ``bias_ratio``; -inf when there is no correction to make."""
         return _ln_beta(self.beta1, self.bias and self.has_m)
 
     @property
     def ln_beta2(self) -> float:
-        """ln(beta2) for :func:`bias_ratio`; -inf when there is no correction to make."""
+        """ln(beta2) for ``bias_ratio``; -inf when there is no correction to make."""
         return _ln_beta(self.beta2, self.bias and self.has_m)
 
     @property
@@ -224,7 +224,7 @@ def build(algorithm: str, objective: Objective | tuple, theta0, *, alpha: float,
     beta1, beta2 : float
         Adam's decay rates, in [0, 1) (Algorithm 3); ignored by the others.
     eps : float
-        The denominator's epsilon, >= 0 (0/0 is defined as 0, see :func:`step_ratio`).
+        The denominator's epsilon, >= 0 (0/0 is defined as 0, see ``step_ratio``).
     per_coordinate : bool
         Per-coordinate squared-gradient memory instead of the paper's norm memory.
     weight_decay : float
@@ -243,8 +243,7 @@ def build(algorithm: str, objective: Objective | tuple, theta0, *, alpha: float,
     ValueError
         An argument out of range, naming the parameter and the allowed range.
     TypeError
-        ``objective`` has a gradient of the wrong type (see
-        :func:`idebook.objectives.check_gradient`).
+        The gradient returns None or non-numbers at theta0.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")

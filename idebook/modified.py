@@ -51,9 +51,9 @@ P(x) = 1/(sqrt(x) + eps) and H is the Hessian of f.
 one compiled recursion) from a non-zero memory and with Adam's bias correction optionally
 switched off (the late-time map); with zero memory it is :mod:`idebook.discrete`.
 
-Errors follow the package's policy (:mod:`idebook`): ValueError for bad input, DivergenceError
-when the state turns NaN or inf, and ``success=False`` with a ConvergenceWarning when the
-integrator stops early.
+Errors follow the package's policy (``idebook``'s docstring): ValueError for bad input,
+DivergenceError when the state turns NaN or inf, and ``success=False`` with a
+ConvergenceWarning when the integrator stops early.
 """
 
 from __future__ import annotations

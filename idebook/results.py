@@ -1,6 +1,6 @@
 """What every solver returns, and the errors and warnings it raises.
 
-The result contract follows :class:`scipy.integrate.OdeResult` (``solve_ivp``):
+The result contract follows scipy's ``OdeResult`` (what ``scipy.integrate.solve_ivp`` returns):
 
 * results are frozen dataclasses built by keyword only; identity comparison (``==`` compares
   identity, ``hash`` works), and every result pickles;
@@ -8,7 +8,7 @@ The result contract follows :class:`scipy.integrate.OdeResult` (``solve_ivp``):
   the solve ended, ``nfev`` counts gradient (or right-hand side) evaluations;
 * ``sol(t)`` is the dense output, a picklable object; on runs ``at(t)`` is the same call.
 
-The error policy is the package's (see :mod:`idebook`): bad input raises ``ValueError`` (or
+The error policy is the package's (see ``idebook``'s docstring): bad input raises ``ValueError`` (or
 ``TypeError`` for a callable of the wrong type) naming the parameter and the allowed range; a
 state that becomes NaN or inf raises :class:`DivergenceError`; a solver that stops before
 meeting its tolerance returns ``success=False``, ``status < 0`` and a message, and emits
@@ -68,11 +68,11 @@ class Trajectory:
 
     Attributes
     ----------
-    t : ndarray, shape (K,)
-        The times.
-    theta : ndarray, shape (K, n)
-        The iterates, or the continuous solution at ``t``.
-    G, v, m : ndarray or None
+    t : numpy.ndarray
+        The times, shape (K,).
+    theta : numpy.ndarray
+        The iterates, or the continuous solution at ``t``, shape (K, n).
+    G, v, m : numpy.ndarray or None
         The memory states: G (AdaGrad), v (RMSProp, Adam) and m (Adam), of shape (K, 1) for
         the paper's norm memory ||g||^2 and (K, n) per coordinate; None for a state the
         algorithm does not have.
@@ -174,7 +174,7 @@ class ContinuousRun(_Run):
         Time steps per alpha (fast: N; paper: 1; ODE forms: 0, adaptive steps).
     nfev : int
         Gradient evaluations (fast, paper) or right-hand side evaluations (ODE forms).
-    sol : callable
+    sol : collections.abc.Callable
         Dense output: ``sol(t)`` is a :class:`Trajectory` at any times in [0, t_end].
     """
 
