@@ -20,7 +20,29 @@ import numpy as np
 
 
 def kernel(t: np.ndarray, alpha: float, beta: float | None = None) -> np.ndarray:
-    """K(t) = 1/alpha (AdaGrad, ``beta=None``) or (1-beta)/alpha exp(-(1-beta) t/alpha)."""
+    """The memory kernel K(t) of Propositions 1-3.
+
+    K(t) = 1/alpha for AdaGrad (``beta=None``, Proposition 1) and
+    K(t) = ((1 - beta)/alpha) exp(-(1 - beta) t/alpha) for RMSProp and Adam (Propositions 2-3).
+
+    Parameters
+    ----------
+    t : float or numpy.ndarray
+        Times (lags) >= 0.
+    alpha : float
+        Learning rate, > 0.
+    beta : float, optional
+        Decay rate in [0, 1); None for AdaGrad's constant kernel.
+
+    Returns
+    -------
+    numpy.ndarray
+        K(t), of the shape of ``t``.
+
+    References
+    ----------
+    Heredia (2024), Propositions 1-3.
+    """
     t = np.asarray(t, dtype=float)
     if beta is None:
         return np.full_like(t, 1.0 / alpha)
@@ -29,7 +51,27 @@ def kernel(t: np.ndarray, alpha: float, beta: float | None = None) -> np.ndarray
 
 
 def bias_factor(t: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """1 - beta^(t/alpha), Adam's bias correction in continuous time (eq. (6) of the paper)."""
+    """Adam's bias correction in continuous time, 1 - beta^(t/alpha).
+
+    Parameters
+    ----------
+    t : float or numpy.ndarray
+        Times >= 0.
+    alpha : float
+        Learning rate, > 0.
+    beta : float
+        Decay rate in [0, 1); beta = 0 gives 1 for t > 0 and 0 at t = 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor, equal to the discrete 1 - beta^k at t = alpha k. The bias-corrected moment
+        x / (1 - beta^(t/alpha)) with its t = 0 limit is ``idebook.model.bias_ratio``.
+
+    References
+    ----------
+    Heredia (2024), eq. (6).
+    """
     t = np.asarray(t, dtype=float)
     if beta == 0.0:
         return np.where(t > 0, 1.0, 0.0)
@@ -37,5 +79,25 @@ def bias_factor(t: np.ndarray, alpha: float, beta: float) -> np.ndarray:
 
 
 def kernel_mass(t: np.ndarray, alpha: float, beta: float) -> np.ndarray:
-    """int_0^t K(s) ds = 1 - exp(-(1-beta) t/alpha), the weight the kernel has gathered by t."""
+    """The weight the kernel has gathered by time t, int_0^t K(s) ds = 1 - exp(-(1 - beta) t/alpha).
+
+    Parameters
+    ----------
+    t : float or numpy.ndarray
+        Times >= 0.
+    alpha : float
+        Learning rate, > 0.
+    beta : float
+        Decay rate in [0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The mass, of the shape of ``t``; it tends to 1 (the kernels of Propositions 2-3 have
+        unit mass).
+
+    References
+    ----------
+    Heredia (2024), Propositions 2-3.
+    """
     return -np.expm1(-(1.0 - beta) / alpha * np.asarray(t, dtype=float))

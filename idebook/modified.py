@@ -92,11 +92,26 @@ __all__ = ["ALGORITHMS", "ODESolution", "discrete_run", "hessian_vector", "ode_m
 
 def hessian_vector(objective: Objective, hessian: Callable | None = None
                    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Return hv(theta, u) = H(theta) u.
+    """Return hv(theta, u) = H(theta) u, the Hessian-vector product the order-1 fields need.
 
-    Exact for the package's quadratics (``quadratic``, ``mse_line``: H = 2 A), from ``hessian``
-    (a callable theta -> (n, n) array) when given, and otherwise by central differences of the
-    gradient with a step scaled to theta and u (relative error about 1e-10).
+    Parameters
+    ----------
+    objective : Objective
+        f and its gradient.
+    hessian : collections.abc.Callable, optional
+        theta -> (n, n) Hessian. Without it the product is exact for the package's quadratics
+        (``quadratic``, ``mse_line``: H = 2 A) and otherwise central differences of the gradient
+        with a step scaled to theta and u (relative error about 1e-10).
+
+    Returns
+    -------
+    collections.abc.Callable
+        hv(theta, u) -> H(theta) u, shape (n,).
+
+    Raises
+    ------
+    ValueError
+        ``hessian`` is given but not callable.
     """
     if hessian is not None:
         if not callable(hessian):
@@ -502,16 +517,38 @@ def _rate(beta: float, alpha: float) -> float:
 def symbolic_modified(algorithm: str, bias: bool = False) -> dict:
     """Backward error analysis of the discrete map, in one dimension, with sympy.
 
-    The map y_k = y_{k-1} + alpha Phi(y_{k-1}, alpha) of ``algorithm`` ("gd", "rmsprop",
-    "adam") is written for y = (theta, [m,] v) (and t, for Adam with ``bias=True``), with
-    1 - beta = c alpha (c, c1, c2 fixed) and g = f'(theta) for an unspecified f. Expanding
-    Phi = Phi0 + alpha Phi1 + O(alpha^2), the flow y' = F0 + alpha F1 with
+    The map y_k = y_{k-1} + alpha Phi(y_{k-1}, alpha) of ``algorithm`` is written for
+    y = (theta, [m,] v) (and t, for Adam with ``bias=True``), with 1 - beta = c alpha (c, c1, c2
+    fixed) and g = f'(theta) for an unspecified f. Expanding Phi = Phi0 + alpha Phi1 + O(alpha^2),
+    the flow y' = F0 + alpha F1 with
 
         F0 = Phi0,     F1 = Phi1 - (1/2) (D Phi0) Phi0
 
-    has a time-alpha map that agrees with one step to O(alpha^3). Returns a dict with the
-    symbols (``theta``, ``m``, ``v``, ``t``, ``alpha``, ``c``, ``c1``, ``c2``, ``eps``, ``f``),
-    the state list ``y`` and the sympy column vectors ``Phi``, ``Phi0``, ``Phi1``, ``F0``, ``F1``.
+    has a time-alpha map that agrees with one step to O(alpha^3).
+
+    Parameters
+    ----------
+    algorithm : {"gd", "rmsprop", "adam"}
+        The discrete map (Algorithms 2-3, or gradient descent).
+    bias : bool
+        Adam's bias correction, with the time t as a state.
+
+    Returns
+    -------
+    dict
+        The symbols (``theta``, ``m``, ``v``, ``t``, ``alpha``, ``c``, ``c1``, ``c2``, ``eps``,
+        ``f``), the state list ``y`` and the sympy column vectors ``Phi``, ``Phi0``, ``Phi1``,
+        ``F0``, ``F1``.
+
+    Raises
+    ------
+    ValueError
+        An algorithm without an order-1 expansion.
+
+    References
+    ----------
+    Barrett & Dherin (2021), implicit gradient regularization (gradient descent); Heredia (2024),
+    Algorithms 2-3 (the maps expanded).
     """
     import sympy as sp
 

@@ -188,8 +188,22 @@ class ContinuousRun(_Run):
 def check_times(t: float | np.ndarray, start: float, end: float) -> np.ndarray:
     """Times at which a dense output is evaluated, as a 1-D float array.
 
-    Raises ``ValueError`` for a time that is not finite or lies outside [start, end] (with a
-    relative slack of 1e-12 at the end).
+    Parameters
+    ----------
+    t : float or numpy.ndarray
+        The times asked for.
+    start, end : float
+        The span of the solution (``end`` with a relative slack of 1e-12).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``t`` as a 1-D float array.
+
+    Raises
+    ------
+    ValueError
+        A time that is not finite or lies outside [start, end].
     """
     times = np.atleast_1d(np.asarray(t, dtype=float))
     if not np.all(np.isfinite(times)):
@@ -201,7 +215,15 @@ def check_times(t: float | np.ndarray, start: float, end: float) -> np.ndarray:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class StepSamples:
-    """The dense output of a discrete run: its states at the step times t = alpha k only."""
+    """The dense output of a discrete run: its states at the step times t = alpha k only.
+
+    Attributes
+    ----------
+    samples : Trajectory
+        The run's states.
+    alpha : float
+        The step.
+    """
 
     samples: Trajectory
     alpha: float
