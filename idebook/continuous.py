@@ -73,9 +73,10 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     Raises
     ------
     ValueError
-        A parameter out of range (named, with its range), or a gradient of the wrong shape.
+        A parameter out of range (the message names it and its range), or a gradient whose
+        shape is not theta's.
     TypeError
-        A gradient that returns None or non-numbers.
+        A gradient returning None or something that is not an array of numbers.
     DivergenceError
         The solution became NaN or inf (``t`` is the time) on two successive grids.
 
@@ -162,12 +163,12 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
     Raises
     ------
     ValueError, TypeError, DivergenceError
-        As in :func:`adagrad`.
+        As in :func:`adagrad` (ValueError also for beta1, beta2, weight_decay or l2).
 
     Warns
     -----
     ConvergenceWarning
-        As in :func:`adagrad`.
+        When the solve stops before its tolerance, as in :func:`adagrad`.
 
     References
     ----------

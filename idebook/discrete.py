@@ -209,7 +209,7 @@ def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float =
     objective, theta0, alpha, steps, eps, per_coordinate
         As in :func:`adagrad`.
     beta : float
-        Decay rate of the squared-gradient memory, in [0, 1).
+        The decay rate beta in [0, 1) of v.
 
     Returns
     -------
@@ -257,7 +257,7 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
     Raises
     ------
     ValueError, TypeError, DivergenceError
-        As in :func:`adagrad`.
+        As in :func:`adagrad`; ValueError also for beta1, beta2, weight_decay or l2.
 
     References
     ----------

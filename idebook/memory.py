@@ -16,7 +16,11 @@ lets the solver update memory recursively, at O(1) cost per step, instead of re-
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from . import model
 
 
 def kernel(t: np.ndarray, alpha: float, beta: float | None = None) -> np.ndarray:
@@ -72,10 +76,8 @@ def bias_factor(t: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     ----------
     Heredia (2024), eq. (6).
     """
-    t = np.asarray(t, dtype=float)
-    if beta == 0.0:
-        return np.where(t > 0, 1.0, 0.0)
-    return -np.expm1(t / alpha * np.log(beta))
+    ln_beta = math.log(beta) if beta > 0.0 else -math.inf
+    return model.bias_factor(np.asarray(t, dtype=float), alpha, ln_beta)
 
 
 def kernel_mass(t: np.ndarray, alpha: float, beta: float) -> np.ndarray:
@@ -84,9 +86,9 @@ def kernel_mass(t: np.ndarray, alpha: float, beta: float) -> np.ndarray:
     Parameters
     ----------
     t : float or numpy.ndarray
-        Times >= 0.
+        Upper limits of the integral, >= 0.
     alpha : float
-        Learning rate, > 0.
+        The learning rate alpha > 0 of the kernel.
     beta : float
         Decay rate in [0, 1).
 

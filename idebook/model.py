@@ -23,6 +23,29 @@ from .objectives import Objective, as_objective
 ALGORITHMS = ("gd", "adagrad", "rmsprop", "adam")
 
 
+@numba.vectorize(["float64(float64, float64, float64)"], cache=True)
+def bias_factor(t: float, alpha: float, ln_beta: float) -> float:
+    """Adam's bias correction in continuous time, 1 - beta^(t/alpha) (eq. (6) of the paper).
+
+    Parameters
+    ----------
+    t : float or numpy.ndarray
+        Time, >= 0; at t = alpha k the factor is the discrete 1 - beta^k.
+    alpha : float
+        Learning rate.
+    ln_beta : float
+        ln(beta); ``-inf`` (beta = 0) gives 1 for t > 0.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The factor, 0 at t = 0 (a numpy ufunc, also callable inside numba).
+    """
+    if t <= 0.0:
+        return 0.0
+    return -math.expm1(t / alpha * ln_beta)
+
+
 @numba.vectorize(["float64(float64, float64, float64, float64, float64)"], cache=True)
 def bias_ratio(x: float, forcing: float, t: float, alpha: float, ln_beta: float) -> float:
     """Adam's bias-corrected moment x / (1 - beta^(t/alpha)), eq. (6) of the paper.
@@ -49,7 +72,7 @@ def bias_ratio(x: float, forcing: float, t: float, alpha: float, ln_beta: float)
         return x
     if t <= 0.0:
         return forcing * alpha / (-ln_beta)
-    return x / (-math.expm1(t / alpha * ln_beta))
+    return x / bias_factor(t, alpha, ln_beta)
 
 
 @numba.vectorize(["float64(float64, float64)"], cache=True)

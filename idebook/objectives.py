@@ -231,6 +231,7 @@ def from_functions(
     Returns
     -------
     Objective
+        With ``grad(theta, params)`` compiled for the loops when ``grad`` is jitted.
 
     Raises
     ------
@@ -274,6 +275,7 @@ def as_objective(objective: Objective | tuple) -> Objective:
     Returns
     -------
     Objective
+        ``objective`` itself, or the pair wrapped.
 
     Raises
     ------

@@ -121,10 +121,8 @@ def level_window(t, distance, upper: float, lower: float) -> tuple[float, float]
 
     Parameters
     ----------
-    t : numpy.ndarray
-        Strictly increasing, finite times.
-    distance : numpy.ndarray
-        ||theta(t) - theta*|| (1-D), or differences (2-D) whose row norms are taken.
+    t, distance
+        As in :func:`fit_rate`.
     upper, lower : float
         The levels, upper > lower > 0.
 
@@ -159,10 +157,8 @@ def local_rate(t, distance, width: float) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    t : numpy.ndarray
-        Strictly increasing, finite times.
-    distance : numpy.ndarray
-        ||theta(t) - theta*|| (1-D), or differences (2-D) whose row norms are taken.
+    t, distance
+        As in :func:`fit_rate`.
     width : float
         The window's duration, between one step and the whole run.
 
@@ -195,10 +191,8 @@ def envelope(t, distance) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    t : numpy.ndarray
-        Strictly increasing, finite times.
-    distance : numpy.ndarray
-        ||theta(t) - theta*|| (1-D), or differences (2-D) whose row norms are taken.
+    t, distance
+        As in :func:`fit_rate`.
 
     Returns
     -------
@@ -224,12 +218,8 @@ def fit_decay(t, distance, upper: float, lower: float, min_peaks: int = 3,
 
     Parameters
     ----------
-    t : numpy.ndarray
-        Strictly increasing, finite times.
-    distance : numpy.ndarray
-        ||theta(t) - theta*|| (1-D), or differences (2-D) whose row norms are taken.
-    upper, lower : float
-        The levels, upper > lower > 0.
+    t, distance, upper, lower
+        As in :func:`level_window`.
     min_peaks : int
         Maxima the envelope needs on its stretch.
     strict : bool
@@ -288,6 +278,7 @@ def rmsprop_bound(mu: float, L: float, delta: float, eps: float = 1e-8) -> float
     Returns
     -------
     float
+        The rate, in units of 1/t.
 
     Raises
     ------
@@ -309,27 +300,24 @@ def adagrad_bound(mu: float, alpha: float, delta: float, eps: float = 1e-8) -> f
 
     Parameters
     ----------
-    mu : float
+    mu, delta, eps
         As in :func:`rmsprop_bound`.
     alpha : float
-        Learning rate.
-    delta : float
-        Delta = f(theta_0) - f*.
-    eps : float
-        The model's epsilon.
+        Learning rate, which sets AdaGrad's kernel 1/alpha.
 
     Returns
     -------
     float
+        A rate the model provably beats.
 
     Raises
     ------
     ValueError
-        mu, alpha or delta not finite and > 0.
+        One of mu, alpha, delta is not a finite number > 0.
 
     References
     ----------
-    Heredia (2024), Proposition 1.
+    Heredia (2024), Proposition 1, and the bound on sqrt(G_inf) in the chapter "Convergence".
     """
     _positive(mu=mu, alpha=alpha, delta=delta)
     s = delta / alpha + math.sqrt(delta * eps / alpha)
@@ -353,11 +341,12 @@ def adagrad_quadratic_bound(mu: float, L: float, alpha: float, g0: float, x0: fl
     x0 : float
         ||theta_0 - theta*||.
     eps : float
-        The model's epsilon.
+        The model's epsilon (its log term is included in S).
 
     Returns
     -------
     float
+        A rate the quadratic case provably beats.
 
     Raises
     ------
@@ -393,11 +382,12 @@ def adam_frozen_rate(c1: float, s: float, curvature: float) -> float:
     Returns
     -------
     float
+        The decay rate of the oscillation's amplitude (1/t).
 
     Raises
     ------
     ValueError
-        An argument not finite and > 0.
+        An argument (c1, s or curvature) that is not a finite number > 0.
 
     References
     ----------
@@ -421,6 +411,7 @@ def s_min(beta1: float, beta2: float) -> float:
     Returns
     -------
     float
+        The constant, in [0, 1].
 
     Raises
     ------
@@ -485,6 +476,7 @@ def pl_constant(objective: Objective, lo: float, hi: float, points: int = 20_001
     Returns
     -------
     float
+        mu_PL on the interval.
 
     Raises
     ------

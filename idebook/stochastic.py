@@ -153,6 +153,7 @@ def objective(X: np.ndarray, y: np.ndarray, loss: str = "mse", reg: float = 0.0)
     Returns
     -------
     Objective
+        The mean loss over the N samples.
 
     Raises
     ------
@@ -321,12 +322,13 @@ def continuous_model(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str 
     Parameters
     ----------
     algorithm : {"adagrad", "rmsprop", "adam"}
+        The model of Proposition 1, 2 or 3.
     X, y, loss, reg
         The data and loss, as in :func:`objective`.
     theta0 : float or numpy.ndarray
-        The start.
+        theta(0).
     alpha : float
-        Learning rate, > 0.
+        Learning rate alpha > 0 (the memory's time scale).
     t_end : float
         Horizon, >= 0.
     **params
