@@ -4,9 +4,15 @@ A :class:`Model` is built once, by :func:`build`, which validates every argument
 every coefficient the discrete recursion (Algorithms 1-3), the continuous models
 (Propositions 1-3, eq. (3)-(6)) and their ODE forms need, so :mod:`idebook.discrete`,
 :mod:`idebook.continuous` (both methods), :mod:`idebook.modified` and :mod:`idebook.stochastic`
-read the same numbers. The module also holds the two small pieces every method shares:
-``bias_ratio``, Adam's bias-corrected moment x/(1 - beta^(t/alpha)) of eq. (6), and
-``output_times``, the times t = alpha k at which every result is reported.
+read the same numbers. The module also holds the small pieces every method shares:
+``bias_factor`` and ``bias_ratio``, Adam's bias correction 1 - beta^(t/alpha) and the
+bias-corrected moment x/(1 - beta^(t/alpha)) of eq. (6); ``step_ratio``, the step's division
+with 0/0 = 0; and ``output_times``, the times t = alpha k at which every result is reported.
+
+The three ufuncs are compiled into the cached loops of :mod:`idebook.discrete`,
+``idebook._fast`` and ``idebook._paper``. Numba's on-disk cache checks only the timestamp of
+the file that holds a loop, so after editing them here, clear the cache (``__pycache__`` or
+``NUMBA_CACHE_DIR``) so that those loops are compiled again.
 """
 
 from __future__ import annotations
