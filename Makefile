@@ -1,15 +1,22 @@
 # idebook: build the book and run every test from one virtual environment.
 #
 #   make book   -> _build/html/index.html (notebooks are committed executed; nothing is re-run)
+#   make check  -> the inner loop while working (under 2 minutes): lint, then the unit tests
+#                  without notebooks, browser, Binder or tests marked slow; it includes the
+#                  machine-independent check of the committed notebooks' printed outputs
 #   make test   -> every check below, in this order; each step prints its wall time:
 #     lint          ruff check .
-#     unit          pytest tests/ (unit and widget tests) + nbval on every notebook in book/
+#     unit          pytest tests/ (unit and widget tests, the output check, slow tests) + nbval
+#                   on every notebook in book/
 #     book          the HTML book, with the JavaScript it needs copied in (works offline)
 #     browser       headless Chromium: every page of _toc.yml (console, MathJax, images, links,
 #                   widgets, no request to another host, screenshots in _build/screenshots/),
 #                   dark mode, and a slider moved against a live kernel (Voila)
-#     binder-check  a fresh venv from requirements.txt alone (what Binder builds) executes every
-#                   notebook; their checked outputs must equal the committed ones, so together
+#     binder-check  what Binder builds: a fresh venv with runtime.txt's Python and
+#                   requirements.txt alone, then ./postBuild (warms the numba cache with a
+#                   generic CPU target, see ./start); times a first `import idebook` with a cold
+#                   and with the warmed cache; then executes every notebook there through
+#                   ./start. Their checked outputs must equal the committed ones, so together
 #                   with nbval every notebook has been executed twice with the same outputs
 #
 # .venv is created with $(PYTHON) from requirements.txt and reinstalled whenever
@@ -22,8 +29,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SANITIZE := nbval_sanitize.cfg
 CHROMIUM ?= /usr/bin/chromium
-# The Binder check's throw-away environment (inside _build/, so each checkout has its own).
+# The Binder check's throw-away environment (inside _build/, so each checkout has its own),
+# built with the Python that runtime.txt pins for Binder (e.g. python-3.11 -> python3.11).
 BINDER_VENV ?= $(CURDIR)/_build/binder-venv
+BINDER_PYTHON := python$(shell sed -n 's/^python-\([0-9]*\.[0-9]*\).*/\1/p' runtime.txt)
 # JavaScript copied from node_modules/ (npm ci) for the HTML; see _config.yml (html_static_path).
 VENDOR := _vendor
 NPM_STAMP := node_modules/.idebook-installed
@@ -50,8 +59,8 @@ export DEBIAN_FRONTEND=noninteractive; apt-get update -q && \
     apt-get install -y -q --no-install-recommends $(1)
 endef
 
-.PHONY: all book test lint unit vendor browser binder-check chromium venv timings-reset \
-	clean distclean
+.PHONY: all book check test lint unit vendor browser binder-check binder-python chromium venv \
+	timings-reset clean distclean
 .DEFAULT_GOAL := all
 
 all: test
@@ -98,6 +107,12 @@ book: $(STAMP) vendor
 test: timings-reset lint unit book browser binder-check
 	@echo "== make test: wall time of each step =="; cat $(TIMINGS)
 
+check: timings-reset lint
+	$(START)
+	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/test_book_notebooks.py \
+	    -m "not slow" -p no:cacheprovider -q
+	$(STOP)
+
 timings-reset:
 	@mkdir -p _build && rm -f $(TIMINGS)
 
@@ -133,21 +148,42 @@ browser: book chromium
 	IDEBOOK_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests/browser -p no:cacheprovider -v -rs
 	$(STOP)
 
-# What Binder does: a new venv, `pip install -r requirements.txt`, nothing else. pip's cache
-# makes the install fast after the first time. Then every notebook is executed there, in a
-# fresh kernel, and compared with its committed outputs (tests/test_book_notebooks.py).
-binder-check:
+# Binder's interpreter: the Python version runtime.txt pins, installed with apt-get (as root)
+# when the machine lacks it; otherwise stop and say which interpreter is missing.
+binder-python:
+	@command -v $(BINDER_PYTHON) >/dev/null 2>&1 && $(BINDER_PYTHON) -c 'import ensurepip, venv' \
+	    2>/dev/null || { $(call apt_install,$(BINDER_PYTHON) $(BINDER_PYTHON)-venv); } || { \
+	    echo "error: Binder's Python ($(BINDER_PYTHON), pinned by runtime.txt) is missing;" \
+	         "install $(BINDER_PYTHON) with its venv module"; exit 1; }
+	@$(BINDER_PYTHON) --version
+
+# What Binder does: a new venv with runtime.txt's Python, `pip install -r requirements.txt`,
+# ./postBuild (through ./start, as repo2docker runs it), and every session through ./start.
+# pip's cache makes the install fast after the first time. The first `import idebook` of a
+# session is timed with an empty numba cache (cold) and with the cache postBuild left (warm).
+# Then every notebook is executed there, in a fresh kernel, and compared with its committed
+# outputs (tests/test_book_notebooks.py).
+binder-check: binder-python
 	$(START)
 	rm -rf $(BINDER_VENV)
-	$(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_PYTHON) -m venv $(BINDER_VENV)
 	@s=$$(date +%s); $(BINDER_VENV)/bin/python -m pip install --disable-pip-version-check -q \
 	    -r requirements.txt && line="binder-check (pip install -r requirements.txt):" && \
 	    line="$$line $$(( $$(date +%s) - s )) s" && echo "[time] $$line" && \
 	    echo "$$line" >> $(TIMINGS)
+	PATH=$(BINDER_VENV)/bin:$$PATH NUMBA_CACHE_DIR=$(BINDER_VENV)/numba-cache ./postBuild
+	@for cache in cold:$(BINDER_VENV)/numba-cold warm:$(BINDER_VENV)/numba-cache; do \
+	    rm -rf $(BINDER_VENV)/numba-cold; \
+	    NUMBA_CACHE_DIR=$${cache#*:} ./start $(BINDER_VENV)/bin/python -c 'import time; \
+	    t = time.perf_counter(); import idebook; print(f"{time.perf_counter() - t:.1f}")' \
+	    > $(BINDER_VENV)/import-time || exit 1; \
+	    line="binder-check (first import idebook, $${cache%%:*} numba cache):"; \
+	    line="$$line $$(cat $(BINDER_VENV)/import-time) s"; echo "[time] $$line"; \
+	    echo "$$line" >> $(TIMINGS); done
 	JUPYTER_PATH=$(BINDER_VENV)/share/jupyter NUMBA_CACHE_DIR=$(BINDER_VENV)/numba-cache \
 	    IDEBOOK_EXECUTE_NOTEBOOKS=1 IDEBOOK_EXPECT_PREFIX=$(BINDER_VENV) \
-	    $(BINDER_VENV)/bin/python -m pytest tests/test_book_notebooks.py -p no:cacheprovider \
-	    -v --durations=0
+	    ./start $(BINDER_VENV)/bin/python -m pytest tests/test_book_notebooks.py \
+	    -p no:cacheprovider -v --durations=0
 	$(STOP)
 
 clean:

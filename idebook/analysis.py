@@ -11,7 +11,8 @@ import numpy as np
 from .results import ContinuousRun, DiscreteRun, Trajectory
 
 FLOOR = 1e-10
-"""Magnitudes printed as "<1e-10" by :func:`fmt`: below this, digits are round-off."""
+"""The one rule for printed numbers (:func:`fmt`): magnitudes below this, exact zeros included,
+print as the bound "<1e-10". Below it, digits are round-off and differ between machines."""
 
 
 def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | None:
@@ -74,8 +75,7 @@ def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[fl
     return out
 
 
-def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3,
-              floor: float = FLOOR) -> str:
+def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3) -> str:
     """A text table of :func:`gaps` for labelled (discrete, continuous) pairs.
 
     Parameters
@@ -83,9 +83,7 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     pairs : dict
         label -> (DiscreteRun, ContinuousRun).
     digits : int
-        Significant digits printed.
-    floor : float
-        Magnitudes below it are printed as "<floor" (see :func:`fmt`).
+        Significant digits printed (through :func:`fmt`).
 
     Returns
     -------
@@ -95,7 +93,7 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     rows = []
     for label, (d, c) in pairs.items():
         for name, (gmax, gfinal) in gaps(d, c).items():
-            rows.append((label, name, fmt(gmax, digits, floor), fmt(gfinal, digits, floor)))
+            rows.append((label, name, fmt(gmax, digits), fmt(gfinal, digits)))
     return table(("run", "state", "max gap", "final gap"), rows)
 
 
@@ -140,27 +138,34 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def fmt(x: float, digits: int = 3, floor: float = FLOOR) -> str:
-    """``x`` to ``digits`` significant digits; magnitudes below ``floor`` print as "<floor".
+def fmt(x: float | None, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits; a magnitude below :data:`FLOOR` prints as "<1e-10".
 
-    Round-off-level numbers differ between machines, so printed (nbval-checked) outputs show them
-    only as being below the floor.
+    This is the book's one rule for printing a quantity that may be zero in exact arithmetic (a
+    residual, a difference between two ways of computing one number, a gap that vanishes by
+    construction). Such a quantity computes as 0 on one machine and as 1e-17 on another (BLAS
+    kernel, vector width, summation order), so both print as the same bound, exact zeros
+    included, and a printed (nbval-checked) digit never depends on round-off. ``None`` (no value,
+    e.g. a bound that does not apply) prints as "-".
 
     Parameters
     ----------
-    x : float
+    x : float or None
         The number.
     digits : int
         Significant digits.
-    floor : float
-        The smallest magnitude printed with digits (exact zeros print as "0").
 
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> fmt(0.0123456), fmt(3.06e-14), fmt(0.0), fmt(-2e-12), fmt(None)
+    ('0.0123', '<1e-10', '<1e-10', '<1e-10', '-')
     """
-    if x == 0:
-        return "0"
-    if abs(x) < floor:
-        return f"<{floor:.0e}"
+    if x is None:
+        return "-"
+    if abs(x) < FLOOR:
+        return f"<{FLOOR:.0e}"
     return f"{x:.{digits}g}"

@@ -151,8 +151,8 @@ def test_gap_table_format():
         "run      state  max gap  final gap",
         "-------  -----  -------  ---------",
         "adam     theta  0.333    6.67e-05",
-        "adam     v      0        0",
-        "adagrad  theta  0        0",
+        "adam     v      <1e-10   <1e-10",
+        "adagrad  theta  <1e-10   <1e-10",
         "adagrad  G      0.5      0.000123",
     ])
     assert out == expected
@@ -165,8 +165,9 @@ def test_gaps_of_a_run_with_itself_are_zero():
     c, _ = _fake_continuous(d.t, theta=d.theta, v=d.v, m=d.m)
     assert analysis.gaps(d, c) == {"theta": (0.0, 0.0), "v": (0.0, 0.0), "m": (0.0, 0.0)}
     lines = analysis.gap_table({"adam": (d, c)}).splitlines()
-    assert [line.split()[1:] for line in lines[2:]] == [["theta", "0", "0"], ["v", "0", "0"],
-                                                        ["m", "0", "0"]]
+    bound = ["<1e-10", "<1e-10"]
+    assert [line.split()[1:] for line in lines[2:]] == [["theta", *bound], ["v", *bound],
+                                                        ["m", *bound]]
 
 
 def test_fmt_hides_round_off_below_the_floor():
@@ -174,5 +175,7 @@ def test_fmt_hides_round_off_below_the_floor():
     assert analysis.fmt(-2e-12) == "<1e-10"
     assert analysis.fmt(1.5e-10) == "1.5e-10"
     assert analysis.fmt(0.0123456) == "0.0123"
-    assert analysis.fmt(0.0) == "0"
-    assert analysis.fmt(1e-7, floor=1e-6) == "<1e-06"
+    # one rule: an exact zero prints as the same bound as a round-off-level number
+    assert analysis.fmt(0.0) == analysis.fmt(-0.0) == analysis.fmt(1e-17) == "<1e-10"
+    assert analysis.fmt(1e-10) == "1e-10"
+    assert analysis.fmt(None) == "-"
