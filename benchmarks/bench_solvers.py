@@ -110,7 +110,7 @@ def benchmark(name: str, alpha: float, params: dict, repeats: int, quick: bool) 
         p = solve(F, 1.0, alpha=alpha, t_end=alpha * paper_steps, method="paper",
                   max_sweeps=PAPER_MAX_SWEEPS, **params)
     except DivergenceError as error:
-        p, row["paper_status"] = None, f"diverged at t = {error.where:.3g}"
+        p, row["paper_status"] = None, f"diverged at t = {error.t:.3g}"
     row["t_paper"] = time.perf_counter() - start
     if p is not None:
         row["paper_status"] = (f"ok ({p.iterations} it.)" if p.success

@@ -8,8 +8,9 @@ The models of Propositions 1-3 are written as one system for y = (theta, m, v):
 
 with g = grad f(theta) + (lambda/2) theta and q = ||g||^2 (or g^2 per coordinate). For Adam,
 mhat = m / (1 - beta1^(t/alpha)) and vhat = v / (1 - beta2^(t/alpha)), which is eq. (5)-(6)
-rewritten (their limits are used at t = 0). For AdaGrad and RMSProp, mhat = g and vhat is the
-memory one step *ahead*, v(t + alpha). Splitting that value as
+rewritten (:func:`idebook.model.bias_ratio`, with its limit at t = 0). For AdaGrad and
+RMSProp, mhat = g and vhat is the memory one step *ahead*, v(t + alpha). Splitting that
+value as
 
     v(t + alpha) = exp(-d2 alpha) v(t) + int_t^{t+alpha} c2 exp(-d2 (t + alpha - s)) q(s) ds
 
@@ -34,6 +35,7 @@ import numpy as np
 from numba import types
 
 from ._jit import GRAD_TYPE, plain
+from .model import bias_ratio, step_ratio
 
 PAD = 2  # alpha-windows integrated beyond t_end for the shifted models
 STIFF = 1.5  # h * Lipschitz(N) above which a step is taken by SDIRK instead of Lawson-RK4
@@ -57,19 +59,6 @@ _I = types.int64
 I_N, I_NM, I_HAS_M, I_PER, I_MODE = range(5)
 F_ALPHA, F_C1, F_C2, F_D2, F_EA, F_W0, F_LB1, F_LB2, F_EPS, F_L2 = range(10)
 
-
-@numba.njit(cache=True, error_model="numpy")
-def bias_ratio(x, forcing, t, alpha, lnb):
-    """x / (1 - beta^(t/alpha)) for a moment x with x(0) = 0 and x'(0) = forcing.
-
-    At t = 0 this is its limit forcing * alpha / (-ln beta); beta = 0 (ln beta = -inf)
-    makes the factor 1 for t > 0.
-    """
-    if lnb == -np.inf:
-        return x
-    if t == 0.0:
-        return forcing * alpha / (-lnb)
-    return x / (-math.expm1(t / alpha * lnb))
 
 @numba.njit(cache=True, error_model="numpy")
 def field(t, y, g, lag, ip, fp, out):
@@ -101,7 +90,7 @@ def field(t, y, g, lag, ip, fp, out):
             vhat = fp[F_EA] * y[iv + j] + fp[F_W0] * qj
         else:
             vhat = fp[F_EA] * y[iv + j] + lag[j]
-        out[i] = -mhat / (np.sqrt(max(vhat, 0.0)) + fp[F_EPS])
+        out[i] = -step_ratio(mhat, np.sqrt(max(vhat, 0.0)) + fp[F_EPS])
 
 @numba.njit(cache=True, error_model="numpy")
 def memory_at(P, Pd, j, frac, h, d2, out):

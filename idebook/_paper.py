@@ -42,9 +42,9 @@ evaluations per grid point, and the paper's cap of 1e10 sweeps is ``max_iteratio
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -53,8 +53,9 @@ from scipy.interpolate import CubicSpline
 from scipy.special import roots_legendre
 
 from ._jit import GRAD_TYPE, plain
-from .memory import Spec, bias_factor, kernel
-from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory
+from .memory import kernel
+from .model import Model, bias_ratio, output_times, step_ratio
+from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
 TOLERANCE = 1e-4  # global error tolerance (sum of squared differences)
 SMOOTHING_START, SMOOTHING_STEP, SMOOTHING_MAX = 0.5, 0.0005, 0.9999
@@ -98,7 +99,8 @@ def _euler(grad, params, t, theta0, num, den, live, decay, l2):
         x = theta[k]
         g = grad(x, params) + 0.5 * l2 * x if live else num[k]
         for i in range(n):
-            theta[k + 1, i] = x[i] - h * (decay * x[i] + g[i] / den[k, i if per else 0])
+            step = step_ratio(g[i], den[k, i if per else 0])
+            theta[k + 1, i] = x[i] - h * (decay * x[i] + step)
             if not np.isfinite(theta[k + 1, i]):
                 return theta, k + 1
     return theta, -1
@@ -107,7 +109,7 @@ def _euler(grad, params, t, theta0, num, den, live, decay, l2):
 _plain_gradients, _plain_euler = plain(_gradients), plain(_euler)
 
 
-def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
+def solve_paper(spec: Model, t_end: float, max_iterations: int) -> ContinuousRun:
     """Solve Proposition 1, 2 or 3 by Algorithm 4 (Euler steps h = alpha, Picard with smoothing).
 
     Stops at an error (sum of squared differences between successive iterates over the grid)
@@ -115,12 +117,11 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
     applications of the memory-and-Euler map T; the last two are failures and emit a
     :class:`ConvergenceWarning`. ``residual`` is that final error; ``iterations`` counts T;
     ``nfev`` counts gradient evaluations (1000 per grid point and memory pass, plus the Euler
-    steps). Raises :class:`DivergenceError` if theta becomes non-finite.
+    steps); ``status`` is -1 (iteration cap) or -2 (smoothing exhausted) on failure. Raises
+    :class:`DivergenceError` if theta becomes non-finite.
     """
     alpha = spec.alpha
-    t = alpha * np.arange(math.floor(t_end / alpha + 1e-9) + 1)
-    if t_end - t[-1] > 1e-9 * alpha:
-        t = np.append(t, t_end)
+    t = output_times(alpha, t_end)
     jit = spec.objective.jitted
     gradients, euler = (_gradients, _euler) if jit else (_plain_gradients, _plain_euler)
     grad, params = spec.objective.grad, spec.objective.params
@@ -133,7 +134,7 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
         if bad >= 0:
             raise DivergenceError(
                 f"{spec.algorithm}: the continuous solution (method='paper') became non-finite "
-                f"at t = {t[bad]:.6g} (alpha = {alpha})", float(t[bad]))
+                f"at t = {t[bad]:.6g} (alpha = {alpha})", t=float(t[bad]))
         return theta
 
     def memories(theta: np.ndarray, upper: np.ndarray) -> dict[str, np.ndarray]:
@@ -150,8 +151,8 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
         """The map T: memories from ``theta``'s spline, then Euler with them."""
         if spec.has_m:
             mem = memories(theta, t[:-1])
-            mhat = _debiased(mem["m"], spec.c1 * g0, t[:-1], alpha, spec.beta1)
-            vhat = _debiased(mem["v"], spec.c2 * q0, t[:-1], alpha, spec.beta2)
+            mhat = bias_ratio(mem["m"], spec.c1 * g0, t[:-1, None], alpha, spec.ln_beta1)
+            vhat = bias_ratio(mem["v"], spec.c2 * q0, t[:-1, None], alpha, spec.ln_beta2)
             den = np.sqrt(np.maximum(vhat, 0.0)) + spec.eps
             return march(mhat, den, False, spec.weight_decay / alpha)
         mem = memories(theta, t[:-1] + alpha)[spec.memory_name]
@@ -161,10 +162,10 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
     current = march(np.zeros((1, 1)), np.ones((t.size, nm)), True, 0.0)  # gradient flow
     guess = sweep(current)
     error, iterations, a = _sse(current, guess), 1, SMOOTHING_START
-    success, message = True, "The solution converged."
+    status, message = 0, "The solution converged."
     while error > TOLERANCE:
         if iterations >= max_iterations:
-            success = False
+            status = -1
             message = (f"Algorithm 4 did not converge in {max_iterations} iterations "
                        f"(error {error:.3g}, tolerance {TOLERANCE:g}).")
             break
@@ -174,40 +175,59 @@ def solve_paper(spec: Spec, t_end: float, max_iterations: int) -> ContinuousRun:
         new_error = _sse(new, guess)
         if new_error > error:
             if a >= SMOOTHING_MAX:
-                success, error = False, new_error
+                status, error = -2, new_error
                 message = (f"Algorithm 4 stopped after {iterations} iterations: smoothing "
                            f"factor exhausted (a = {SMOOTHING_MAX}, error {error:.3g}, "
                            f"tolerance {TOLERANCE:g}).")
                 break
             a = min(a + SMOOTHING_STEP, SMOOTHING_MAX)
         current, error = new, new_error
-    if not success:
+    if status:
         warnings.warn(f"{spec.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
 
     states = memories(guess, t)
-    out = Trajectory(t, guess, **states)
-    splines = {name: _interpolant(t, y) for name, y in (("theta", guess), *states.items())}
-
-    def at(times: np.ndarray) -> Trajectory:
-        if np.any(times < 0) or np.any(times > t[-1] * (1 + 1e-12)):
-            raise ValueError(f"t must lie in [0, t_end] = [0, {t[-1]}]")
-        return Trajectory(times, **{name: s(times) for name, s in splines.items()})
-
+    sol = SplineSolution(t=t, states={"theta": guess, **states})
     return ContinuousRun(
-        t, guess, out.G, out.v, out.m, algorithm=spec.algorithm, alpha=alpha,
-        params=spec.params, method="paper", success=success, message=message,
-        iterations=iterations, residual=float(error), error_estimate=float("nan"), substeps=1,
-        nfev=nfev, dense=at)
+        t=t, theta=guess, **states, algorithm=spec.algorithm, alpha=alpha, params=spec.params,
+        method="paper", success=status == 0, status=status, message=message, nfev=nfev,
+        sol=sol, iterations=iterations, residual=float(error), error_estimate=float("nan"),
+        substeps=1)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SplineSolution:
+    """Dense output of Algorithm 4: the cubic splines through its grid values (picklable)."""
+
+    t: np.ndarray
+    states: dict[str, np.ndarray]
+    splines: dict = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        splines = {name: _interpolant(self.t, y) for name, y in self.states.items()}
+        object.__setattr__(self, "splines", splines)
+
+    def __call__(self, t: float | np.ndarray) -> Trajectory:
+        """theta and the memory states at times ``t`` in [0, t_end]."""
+        times = check_times(t, 0.0, float(self.t[-1]))
+        return Trajectory(t=times, **{name: s(times) for name, s in self.splines.items()})
 
 
 def _interpolant(t: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """The cubic spline through (t, y), extrapolated past t[-1]; a constant on a one-point grid."""
-    if t.size > 1:
-        return CubicSpline(t, y)
-    return lambda s: np.repeat(y[:1], np.size(s), axis=0)
+    return CubicSpline(t, y) if t.size > 1 else _Constant(y[0])
 
 
-def _memories(spec: Spec, spline: Callable[[np.ndarray], np.ndarray], upper: np.ndarray,
+@dataclass(frozen=True, eq=False)
+class _Constant:
+    """A constant function of time (the interpolant on a one-point grid)."""
+
+    value: np.ndarray
+
+    def __call__(self, s: np.ndarray) -> np.ndarray:
+        return np.repeat(self.value[None], np.size(s), axis=0)
+
+
+def _memories(spec: Model, spline: Callable[[np.ndarray], np.ndarray], upper: np.ndarray,
               gradients: Callable) -> dict[str, np.ndarray]:
     """Every memory state M(b) = int_0^b K(b - s) q(theta(s)) ds for b in ``upper``.
 
@@ -230,20 +250,6 @@ def _memories(spec: Spec, spline: Callable[[np.ndarray], np.ndarray], upper: np.
             beta = {"m": spec.beta1, "v": spec.beta2, "G": None}[name]
             w = weight * kernel(b - s, spec.alpha, beta)
             out[name][lo:lo + chunk] = np.einsum("cj,cjm->cm", w, g if name == "m" else q)
-    return out
-
-
-def _debiased(x: np.ndarray, forcing: np.ndarray, t: np.ndarray, alpha: float,
-              beta: float) -> np.ndarray:
-    """x / (1 - beta^(t/alpha)) (eq. (6)); at t = 0 its limit forcing alpha / (-ln beta).
-
-    ``x`` is a moment with x(0) = 0 and x'(0) = ``forcing``; for beta = 0 the factor is 1 for
-    t > 0 and the limit at t = 0 is x(0) = 0.
-    """
-    factor = bias_factor(t, alpha, beta)
-    out = x / np.where(factor > 0, factor, 1.0)[:, None]
-    if beta > 0:
-        out[t == 0] = forcing * alpha / -math.log(beta)
     return out
 
 

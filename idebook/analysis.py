@@ -16,7 +16,23 @@ print as the bound "<1e-10". Below it, digits are round-off and differ between m
 
 
 def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | None:
-    """The first k from which ||theta_k - target|| stays below ``tol`` to the end, or None."""
+    """The first step from which a run stays within ``tol`` of ``target`` to its end.
+
+    Parameters
+    ----------
+    run : Trajectory
+        A discrete or continuous run.
+    target : float or numpy.ndarray
+        The point, usually the minimiser theta*.
+    tol : float
+        The radius.
+
+    Returns
+    -------
+    int or None
+        The first k with ||theta_j - target|| < tol for every j >= k, or None if the last
+        iterate is still outside.
+    """
     dist = np.linalg.norm(run.theta - np.asarray(target, dtype=float), axis=1)
     outside = np.nonzero(dist >= tol)[0]
     if outside.size == 0:
@@ -26,10 +42,27 @@ def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | N
 
 
 def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[float, float]]:
-    """max_k and final ``|x(alpha k) - x_k|`` for theta and for every shared memory state.
+    """The gaps max_k and final ``|x(alpha k) - x_k|`` for theta and every shared memory state.
 
     The continuous solution is evaluated at the discrete times t_k = alpha k (its dense output);
     vectors are compared in the Euclidean norm.
+
+    Parameters
+    ----------
+    discrete : DiscreteRun
+        The iterates x_k (Algorithms 1-3).
+    continuous : ContinuousRun
+        The continuous model, covering the discrete times.
+
+    Returns
+    -------
+    dict
+        state name -> (max over k, final) for "theta" and each of G, v, m both runs have.
+
+    Raises
+    ------
+    ValueError
+        The continuous run does not cover the discrete times.
     """
     c = continuous.at(discrete.t)
     out = {}
@@ -43,7 +76,20 @@ def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[fl
 
 
 def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3) -> str:
-    """A text table of :func:`gaps` for labelled (discrete, continuous) pairs."""
+    """A text table of :func:`gaps` for labelled (discrete, continuous) pairs.
+
+    Parameters
+    ----------
+    pairs : dict
+        label -> (DiscreteRun, ContinuousRun).
+    digits : int
+        Significant digits printed (through :func:`fmt`).
+
+    Returns
+    -------
+    str
+        Columns run, state, max gap, final gap.
+    """
     rows = []
     for label, (d, c) in pairs.items():
         for name, (gmax, gfinal) in gaps(d, c).items():
@@ -52,13 +98,39 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
 
 
 def observed_order(h: np.ndarray, error: np.ndarray) -> float:
-    """Slope p of the least-squares fit log(error) = p log(h) + c."""
+    """The observed order p of a refinement study: the slope of log(error) = p log(h) + c.
+
+    Parameters
+    ----------
+    h : numpy.ndarray
+        Step sizes (or learning rates), > 0.
+    error : numpy.ndarray
+        The errors, > 0.
+
+    Returns
+    -------
+    float
+        The least-squares slope p.
+    """
     h, error = np.asarray(h, dtype=float), np.asarray(error, dtype=float)
     return float(np.polyfit(np.log(h), np.log(error), 1)[0])
 
 
 def table(header: tuple[str, ...], rows: list[tuple]) -> str:
-    """Format rows as a plain-text table with aligned columns."""
+    """Rows as a plain-text table with aligned columns and a dashed rule under the header.
+
+    Parameters
+    ----------
+    header : tuple of str
+        Column titles.
+    rows : list of tuple
+        The rows; every cell is printed with ``str``.
+
+    Returns
+    -------
+    str
+        The table, without trailing spaces.
+    """
     cells = [tuple(str(x) for x in header)] + [tuple(str(x) for x in r) for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = ["  ".join(s.ljust(w) for s, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -75,6 +147,17 @@ def fmt(x: float | None, digits: int = 3) -> str:
     kernel, vector width, summation order), so both print as the same bound, exact zeros
     included, and a printed (nbval-checked) digit never depends on round-off. ``None`` (no value,
     e.g. a bound that does not apply) prints as "-".
+
+    Parameters
+    ----------
+    x : float or None
+        The number.
+    digits : int
+        Significant digits.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _fast
 from . import _validation as check
-from .memory import Spec
-from .objectives import Objective, as_objective
-from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory
+from .model import Model, build, output_times
+from .objectives import Objective
+from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
 MAX_SUBSTEPS = 512
 LAYER = 16  # refinement of Adam's first window, see _Grid._initial_layer
@@ -32,19 +33,104 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
             eps: float = 1e-8, per_coordinate: bool = False, method: str = "fast",
             tol: float = 1e-8, substeps: int | None = None, max_sweeps: int = 100
             ) -> ContinuousRun:
-    """Proposition 1: theta' = -g / (sqrt(G(t + alpha)) + eps), G(t) = (1/alpha) int_0^t ||g||^2."""
-    spec = _spec("adagrad", objective, theta0, alpha, eps, per_coordinate)
-    return _solve(spec, t_end, method, tol, substeps, max_sweeps)
+    """Proposition 1: theta' = -g / (sqrt(G(t + alpha)) + eps), G(t) = (1/alpha) int_0^t ||g||^2.
+
+    Parameters
+    ----------
+    objective : Objective or (value, grad) pair
+        f and its gradient (:mod:`idebook.objectives`).
+    theta0 : float or array_like
+        theta(0), real and finite, of the objective's dimension.
+    alpha : float
+        Learning rate, > 0: the memory's time scale and the shift of eq. (3).
+    t_end : float
+        Horizon, >= 0; the result is reported at t = alpha k and t_end
+        (:func:`idebook.model.output_times`).
+    eps : float
+        Added to sqrt(G), >= 0; with eps = 0 a zero gradient gives a zero step (0/0 = 0).
+    per_coordinate : bool
+        False: the paper's memory of the squared gradient norm; True: one per coordinate.
+    method : {"fast", "paper"}
+        ``"fast"``: the solver of ``idebook._fast`` (Lawson-RK4 with exact memory decay,
+        SDIRK4 where stiff, Picard sweeps for the shift t + alpha), refined until the estimated
+        error in theta is below ``tol``. ``"paper"``: Algorithm 4 of the paper, Euler steps
+        h = alpha with Picard iteration and smoothing (``idebook._paper``), an O(alpha)
+        baseline that ignores ``tol`` and ``substeps``.
+    tol : float
+        Target for the estimated error of theta (max over the grid), > 0 (fast method). The
+        Picard sweeps stop when theta changes by less than tol/100.
+    substeps : int, optional
+        A fixed number N of steps per alpha (even, >= 2) instead of the refinement to ``tol``;
+        ``error_estimate`` is then the difference from N/2 steps divided by 15.
+    max_sweeps : int
+        Cap on the Picard sweeps per grid (fast) or on Algorithm 4's iterations (paper), >= 1.
+
+    Returns
+    -------
+    ContinuousRun
+        theta and G at the output times, the diagnostics and the dense output ``sol``/``at``.
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range (the message names it and its range), or a gradient whose
+        shape is not theta's.
+    TypeError
+        A gradient returning None or something that is not an array of numbers.
+    DivergenceError
+        The solution became NaN or inf (``t`` is the time) on two successive grids.
+
+    Warns
+    -----
+    ConvergenceWarning
+        The solve stopped before its tolerance; the result has ``success=False``, ``status < 0``.
+
+    References
+    ----------
+    Heredia (2024), Proposition 1, eq. (3); Algorithm 4 (``method="paper"``).
+    """
+    model = build("adagrad", objective, theta0, alpha=alpha, eps=eps,
+                  per_coordinate=per_coordinate)
+    return _solve(model, t_end, method, tol, substeps, max_sweeps)
 
 
 def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float = 0.9,
             t_end: float, eps: float = 1e-8, per_coordinate: bool = False,
             method: str = "fast", tol: float = 1e-8, substeps: int | None = None,
             max_sweeps: int = 100) -> ContinuousRun:
-    """Proposition 2: theta' = -g / (sqrt(v(t + alpha)) + eps), v = K_RP * ||g||^2."""
-    beta = check.unit_interval("beta", beta)
-    spec = _spec("rmsprop", objective, theta0, alpha, eps, per_coordinate, beta2=beta)
-    return _solve(spec, t_end, method, tol, substeps, max_sweeps)
+    """Proposition 2: theta' = -g / (sqrt(v(t + alpha)) + eps), v = K_RP * ||g||^2.
+
+    The kernel is K_RP(t) = ((1 - beta)/alpha) exp(-(1 - beta) t/alpha).
+
+    Parameters
+    ----------
+    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol, substeps, max_sweeps
+        As in :func:`adagrad`.
+    beta : float
+        Decay rate of the squared-gradient memory, in [0, 1).
+
+    Returns
+    -------
+    ContinuousRun
+        theta and v at the output times, with diagnostics and dense output.
+
+    Raises
+    ------
+    ValueError, TypeError, DivergenceError
+        As in :func:`adagrad`.
+
+    Warns
+    -----
+    ConvergenceWarning
+        As in :func:`adagrad`.
+
+    References
+    ----------
+    Heredia (2024), Proposition 2, eq. (4).
+    """
+    model = build("rmsprop", objective, theta0, alpha=alpha, beta=beta, eps=eps,
+                  per_coordinate=per_coordinate)
+    return _solve(model, t_end, method, tol, substeps, max_sweeps)
 
 
 def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0.9,
@@ -53,25 +139,47 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
          substeps: int | None = None, max_sweeps: int = 100) -> ContinuousRun:
     """Proposition 3: theta' = -alpha(t) m / (sqrt(v) + eps(t)), eq. (5)-(6).
 
-    ``weight_decay`` = w adds -(w/alpha) theta (AdamW); ``l2`` = lambda adds (lambda/2) theta to
-    the gradient (AdamL2).
+    Equivalently theta' = -mhat / (sqrt(vhat) + eps) with mhat = m/(1 - beta1^(t/alpha)),
+    vhat = v/(1 - beta2^(t/alpha)) (``idebook.model.bias_ratio``), m and v the memories
+    of the kernels K_a(t) = ((1 - beta_a)/alpha) exp(-(1 - beta_a) t/alpha). There is no shift,
+    so the fast method needs a single sweep.
+
+    Parameters
+    ----------
+    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol, substeps, max_sweeps
+        As in :func:`adagrad`.
+    beta1, beta2 : float
+        Decay rates of the first and second moments, in [0, 1).
+    weight_decay : float
+        AdamW: adds -(w/alpha) theta to theta', w in [0, 1).
+    l2 : float
+        AdamL2: adds (lambda/2) theta to the gradient, lambda >= 0.
+
+    Returns
+    -------
+    ContinuousRun
+        theta, m and v at the output times, with diagnostics and dense output.
+
+    Raises
+    ------
+    ValueError, TypeError, DivergenceError
+        As in :func:`adagrad` (ValueError also for beta1, beta2, weight_decay or l2).
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the solve stops before its tolerance, as in :func:`adagrad`.
+
+    References
+    ----------
+    Heredia (2024), Proposition 3, eq. (5)-(6), and Section 3 (AdamW, AdamL2).
     """
-    beta1 = check.unit_interval("beta1", beta1)
-    beta2 = check.unit_interval("beta2", beta2)
-    w = check.unit_interval("weight_decay", weight_decay)
-    spec = _spec("adam", objective, theta0, alpha, eps, per_coordinate, beta1=beta1, beta2=beta2,
-                 weight_decay=w, l2=check.nonnegative("l2", l2))
-    return _solve(spec, t_end, method, tol, substeps, max_sweeps)
+    model = build("adam", objective, theta0, alpha=alpha, beta1=beta1, beta2=beta2, eps=eps,
+                  per_coordinate=per_coordinate, weight_decay=weight_decay, l2=l2)
+    return _solve(model, t_end, method, tol, substeps, max_sweeps)
 
 
-def _spec(algorithm: str, objective, theta0, alpha, eps, per_coordinate, **params) -> Spec:
-    objective = as_objective(objective)
-    return Spec(algorithm, objective, check.theta0_vector(theta0, objective.dim),
-                check.positive("alpha", alpha), eps=check.nonnegative("eps", eps),
-                per_coordinate=bool(per_coordinate), **params)
-
-
-def _solve(spec: Spec, t_end: float, method: str, tol: float, substeps: int | None,
+def _solve(model: Model, t_end: float, method: str, tol: float, substeps: int | None,
            max_sweeps: int) -> ContinuousRun:
     t_end = check.nonnegative("t_end", t_end)
     tol = check.positive("tol", tol)
@@ -83,38 +191,36 @@ def _solve(spec: Spec, t_end: float, method: str, tol: float, substeps: int | No
     if method == "paper":
         from ._paper import solve_paper
 
-        return solve_paper(spec, t_end, max_iterations=max_sweeps)
+        return solve_paper(model, t_end, max_iterations=max_sweeps)
     if method != "fast":
         raise ValueError(f"method must be 'fast' or 'paper', got {method!r}")
-    return _solve_fast(spec, t_end, tol, substeps, max_sweeps)
+    return _solve_fast(model, t_end, tol, substeps, max_sweeps)
 
 
 class _Grid:
     """The system y = (theta, m, v) of :mod:`idebook._fast` on a grid of N steps per alpha."""
 
-    def __init__(self, spec: Spec, n_windows: int, N: int) -> None:
-        n = spec.theta0.size
-        nm = n if spec.per_coordinate else 1
-        self.spec, self.N, self.n, self.nm = spec, N, n, nm
-        self.iv = 2 * n if spec.has_m else n
-        self.h = spec.alpha / N
+    def __init__(self, model: Model, n_windows: int, N: int) -> None:
+        n, nm = model.n, model.nm
+        self.model, self.N, self.n, self.nm = model, N, n, nm
+        self.iv = 2 * n if model.has_m else n
+        self.h = model.alpha / N
         self.Y = np.zeros((n_windows * N + 1, self.iv + nm))
         self.dY = np.zeros_like(self.Y)
-        self.Y[0, :n] = spec.theta0
+        self.Y[0, :n] = model.theta0
         self.nfev = 0
         self.newton_failures = 0
         D = np.zeros(self.iv + nm)
-        D[:n] = spec.weight_decay / spec.alpha
-        D[n:self.iv] = spec.c1
-        D[self.iv:] = spec.d2
+        D[:n] = model.weight_decay / model.alpha
+        D[n:self.iv] = model.c1
+        D[self.iv:] = model.d2
         self.D = D
-        ea = math.exp(-spec.d2 * spec.alpha)
-        w0 = spec.c2 * spec.alpha if spec.d2 == 0 else spec.c2 * (1 - ea) / spec.d2
-        lnb = [-np.inf if b == 0 else math.log(b) for b in (spec.beta1, spec.beta2)]
-        self.fp = np.array([spec.alpha, spec.c1, spec.c2, spec.d2, ea, w0, lnb[0], lnb[1],
-                            spec.eps, spec.l2])
-        self.ip = np.array([n, nm, int(spec.has_m), int(spec.per_coordinate),
-                            1 if spec.shifted else 0], dtype=np.int64)
+        ea = math.exp(-model.d2 * model.alpha)
+        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - ea) / model.d2
+        self.fp = np.array([model.alpha, model.c1, model.c2, model.d2, ea, w0, model.ln_beta1,
+                            model.ln_beta2, model.eps, model.l2])
+        self.ip = np.array([n, nm, int(model.has_m), int(model.per_coordinate),
+                            1 if model.shifted else 0], dtype=np.int64)
 
     @property
     def theta(self) -> np.ndarray:
@@ -128,14 +234,14 @@ class _Grid:
     def solve(self, P: np.ndarray | None, picard_tol: float, max_sweeps: int
               ) -> tuple[int, float, bool]:
         """Sweep to a fixed point; P is a starting memory on this grid (None: freeze q)."""
-        spec = self.spec
-        sweep = _fast.sweep if spec.objective.jitted else _fast.plain_sweep
-        args = (spec.objective.grad, spec.objective.params)
+        model = self.model
+        sweep = _fast.sweep if model.objective.jitted else _fast.plain_sweep
+        args = (model.objective.grad, model.objective.params)
         if P is None:
             P = Pd = np.zeros((1, self.nm))
         else:
             self.ip[_fast.I_MODE], (P, Pd) = 2, P
-        start = self._initial_layer(sweep, args) if spec.has_m else 0
+        start = self._initial_layer(sweep, args) if model.has_m else 0
         previous, residual = None, np.inf
         for sweeps in range(1, max_sweeps + 1):
             bad, nfev, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D, self.ip,
@@ -143,10 +249,8 @@ class _Grid:
             self.nfev += nfev
             self.newton_failures = failed
             if bad >= 0:
-                raise DivergenceError(
-                    f"{spec.algorithm}: the continuous solution became non-finite at t = "
-                    f"{bad * self.h:.6g} (alpha = {spec.alpha})", bad * self.h)
-            if not spec.shifted:
+                _diverged(model, bad * self.h)
+            if not model.shifted:
                 return sweeps, 0.0, True
             if previous is not None:
                 residual = float(np.max(np.abs(self.theta - previous)))
@@ -164,14 +268,12 @@ class _Grid:
         t = 0, which amplifies the stage errors of the first steps and costs one order of
         accuracy; the finer start removes that error.
         """
-        layer = _Grid(self.spec, 1, self.N * LAYER)
+        layer = _Grid(self.model, 1, self.N * LAYER)
         bad, nfev, _ = sweep(*args, layer.Y, layer.dY, layer.N, layer.h, layer.D, layer.ip,
                              layer.fp, np.zeros((1, self.nm)), np.zeros((1, self.nm)), 0)
         self.nfev += nfev
         if bad >= 0:
-            raise DivergenceError(
-                f"adam: the continuous solution became non-finite at t = {bad * layer.h:.6g} "
-                f"(alpha = {self.spec.alpha})", bad * layer.h)
+            _diverged(self.model, bad * layer.h)
         self.Y[: self.N + 1] = layer.Y[::LAYER]
         self.dY[: self.N + 1] = layer.dY[::LAYER]
         return self.N
@@ -186,8 +288,32 @@ class _Grid:
         dfine[1::2] = 1.5 * (P[1:] - P[:-1]) / self.h - 0.25 * (Pd[:-1] + Pd[1:])
         return fine, dfine
 
-    def rows(self, t: np.ndarray) -> np.ndarray:
-        """The full state y at times t: grid values at nodes, cubic Hermite in between."""
+    def solution(self, t_end: float) -> HermiteSolution:
+        """The dense output of this grid on [0, t_end]."""
+        names = (self.model.memory_name, "m") if self.model.has_m else (self.model.memory_name,)
+        return HermiteSolution(h=self.h, Y=self.Y, dY=self.dY, n=self.n, iv=self.iv,
+                               names=names, t_end=t_end)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HermiteSolution:
+    """Dense output of the fast solver: grid values at nodes, cubic Hermite in between.
+
+    Calling it with times t in [0, t_end] returns a :class:`~idebook.results.Trajectory`; it
+    holds only arrays, so it pickles.
+    """
+
+    h: float
+    Y: np.ndarray
+    dY: np.ndarray
+    n: int
+    iv: int
+    names: tuple[str, ...]
+    t_end: float
+
+    def __call__(self, t: float | np.ndarray) -> Trajectory:
+        """theta and the memory states at times ``t`` (ValueError outside [0, t_end])."""
+        t = check_times(t, 0.0, self.t_end)
         Y, dY, h = self.Y, self.dY, self.h
         x = t / h
         nearest = np.rint(x)
@@ -199,48 +325,44 @@ class _Grid:
         s = s[:, None]
         h00, h10 = (1 + 2 * s) * (1 - s) ** 2, s * (1 - s) ** 2
         h01, h11 = s * s * (3 - 2 * s), s * s * (s - 1)
-        return h00 * Y[i] + h10 * h * dY[i] + h01 * Y[i + 1] + h11 * h * dY[i + 1]
-
-    def trajectory(self, t: np.ndarray) -> Trajectory:
-        """theta and the memory states at times t."""
-        y = self.rows(t)
-        return Trajectory(t, y[:, :self.n], **_states(self.spec, y, self.n, self.iv))
+        y = h00 * Y[i] + h10 * h * dY[i] + h01 * Y[i + 1] + h11 * h * dY[i + 1]
+        columns = {self.names[0]: y[:, self.iv:], "m": y[:, self.n:self.iv]}
+        return Trajectory(t=t, theta=y[:, :self.n],
+                          **{name: columns[name].copy() for name in self.names})
 
 
-def _states(spec: Spec, y: np.ndarray, n: int, iv: int) -> dict[str, np.ndarray]:
-    states = {spec.memory_name: y[:, iv:].copy()}
-    if spec.has_m:
-        states["m"] = y[:, n:iv].copy()
-    return states
+def _diverged(model: Model, t: float) -> None:
+    raise DivergenceError(f"{model.algorithm}: the continuous solution became non-finite at "
+                          f"t = {t:.6g} (alpha = {model.alpha})", t=t)
 
 
-def _solve_fast(spec: Spec, t_end: float, tol: float, substeps: int | None,
+def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
                 max_sweeps: int) -> ContinuousRun:
     """Solve on grids alpha/N, N doubling, until two successive grids agree to tol.
 
     A grid on which the solution blows up is refined too, unless the blow-up happens at the
     same time (within 10%) on two successive grids: a real divergence, reported with its time.
     """
-    n_out = math.ceil(t_end / spec.alpha - 1e-9)
-    n_windows = max(n_out, 1) + (_fast.PAD if spec.shifted else 0)
+    t = output_times(model.alpha, t_end)
+    n_windows = max(t.size - 1, 1) + (_fast.PAD if model.shifted else 0)
     N = substeps // 2 if substeps else 4
     picard_tol = tol / 100
     coarse, diverged_at, total_sweeps, nfev = None, None, 0, 0
     while True:
-        grid = _Grid(spec, n_windows, N)
-        P = coarse.refined_memory() if coarse is not None and spec.shifted else None
+        grid = _Grid(model, n_windows, N)
+        P = coarse.refined_memory() if coarse is not None and model.shifted else None
         try:
             sweeps, residual, ok = grid.solve(P, picard_tol, max_sweeps)
         except DivergenceError as err:
-            again = diverged_at is not None and abs(err.where - diverged_at) <= 0.1 * diverged_at
+            again = diverged_at is not None and abs(err.t - diverged_at) <= 0.1 * diverged_at
             if substeps or 2 * N > MAX_SUBSTEPS or again:
                 raise
-            coarse, diverged_at, N = None, err.where, 2 * N
+            coarse, diverged_at, N = None, err.t, 2 * N
             continue
         total_sweeps += sweeps
         nfev += grid.nfev
         if coarse is not None:
-            last = n_out * coarse.N
+            last = (t.size - 1) * coarse.N
             estimate = float(np.max(np.abs(grid.theta[: 2 * last + 1: 2]
                                            - coarse.theta[: last + 1])))
             estimate /= 15.0  # Richardson: the error of the finer of two fourth-order solutions
@@ -250,31 +372,24 @@ def _solve_fast(spec: Spec, t_end: float, tol: float, substeps: int | None,
             estimate = np.inf
             break
         coarse, N = grid, 2 * N
-    message = "The solution converged."
+    status, message = 0, "The solution converged."
     if not ok:
+        status = -1
         message = (f"Picard iteration did not converge in {max_sweeps} sweeps "
                    f"(last change in theta {residual:.3g}, needed {picard_tol:.3g}).")
     elif estimate > tol and not substeps:
-        ok = False
+        status = -3
         message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the finest step "
                    f"alpha/{N}.")
     if grid.newton_failures:
         message += (f" Newton's method failed in {grid.newton_failures} stiff steps, which were "
                     "taken explicitly.")
-    if not ok:
-        warnings.warn(f"{spec.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
-    t = spec.alpha * np.arange(math.floor(t_end / spec.alpha + 1e-9) + 1)
-    if t[-1] < t_end:
-        t = np.append(t, t_end)
-    out = grid.trajectory(t)
-
-    def at(times: np.ndarray) -> Trajectory:
-        if np.any(times < 0) or np.any(times > t_end * (1 + 1e-12)):
-            raise ValueError(f"t must lie in [0, t_end] = [0, {t_end}]")
-        return grid.trajectory(times)
-
+    if status:
+        warnings.warn(f"{model.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
+    sol = grid.solution(t_end)
+    out = sol(t)
     return ContinuousRun(
-        out.t, out.theta, out.G, out.v, out.m, algorithm=spec.algorithm,
-        alpha=spec.alpha, params=spec.params, method="fast", success=ok, message=message,
-        iterations=total_sweeps, residual=residual, error_estimate=estimate, substeps=N,
-        nfev=nfev, dense=at)
+        t=out.t, theta=out.theta, **out.memory, algorithm=model.algorithm, alpha=model.alpha,
+        params=model.params, method="fast", success=status == 0, status=status,
+        message=message, nfev=nfev, sol=sol, iterations=total_sweeps, residual=residual,
+        error_estimate=estimate, substeps=N)

@@ -8,7 +8,12 @@ r"""High-order solver for integro-differential equations of the Gelmi–Jorquera
     \qquad x \in [x_0, x_N], \quad y(x_0) = y_0,
 
 for real or complex, scalar or vector :math:`y`, with the arguments and conventions of the
-``idesolver`` package (Karpel) so that switching is a change of import.
+``idesolver`` package (Karpel). It is not a drop-in replacement: idesolver is a class,
+``IDESolver(x, y_0, c, d, k, f, lower_bound, upper_bound, ...).solve()``, whose attributes
+``y``, ``global_error`` and ``iteration`` are filled by ``solve()``; here one function call,
+``solve_ide(x, y_0, c, d, k, f, lower_bound, upper_bound, ...)``, returns an
+:class:`IDEResult` with the same names (``iteration`` is an alias of ``iterations``). The other
+differences are listed at the end of this docstring.
 
 Algorithm (Gelmi & Jorquera 2014, "IDSOLVER", Comput. Phys. Commun. 185:392)
 ----------------------------------------------------------------------------
@@ -109,7 +114,7 @@ from numpy.polynomial import legendre
 
 from .results import ConvergenceWarning
 
-__all__ = ["ConvergenceWarning", "IDEResult", "solve_ide"]
+__all__ = ["ConvergenceWarning", "IDEResult", "PanelSolution", "solve_ide"]
 
 _CONVERGED, _MAX_ITERATIONS, _DIVERGED, _NONFINITE_Y, _NONFINITE_INTEGRAL, _NEWTON_FAILED = range(6)
 _NEWTON_MAX_ITERATIONS = 30
@@ -117,17 +122,40 @@ _DIVERGENCE_FACTOR = 1e6
 _MAX_WINDOW_HALVINGS = 8
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class IDEResult:
     """Solution of y' = c(x, y) + d(x) ∫_{a(x)}^{b(x)} k(x, s) F(y(s)) ds, y(x[0]) = y_0.
 
-    ``y`` has shape ``(len(x),)`` for scalar ``y_0`` and ``(len(x), n)`` for ``y_0`` of length
-    ``n``. ``global_error`` is the final sup-norm fixed-point residual
-    ``max_i |T(y)(x_i) - y(x_i)|`` over the collocation nodes (the largest over the windows;
-    ``inf`` if no iteration completed). ``iterations`` counts the fixed-point iterations (solves
-    of the ODE with the integral term) of the window that needed most, summed over the meshes
-    tried. ``x_nodes``/``y_nodes`` are the collocation nodes and values, ``panel_edges`` the final
-    mesh.
+    The result contract of the package (:mod:`idebook.results`): keyword-only, identity
+    comparison, picklable, ``success``/``status``/``message``, dense output ``sol(x)``.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        The requested points.
+    y : numpy.ndarray
+        The solution at ``x``: shape ``(len(x),)`` for scalar ``y_0``, ``(len(x), n)`` for
+        ``y_0`` of length n.
+    success : bool
+        Whether the iteration converged and the mesh was resolved.
+    message : str
+        How the solve ended.
+    iterations : int
+        Fixed-point iterations (solves of the ODE with the integral term) of the window that
+        needed most, summed over the meshes tried (idesolver's ``iteration``).
+    global_error : float
+        The final sup-norm fixed-point residual ``max_i |T(y)(x_i) - y(x_i)|`` over the
+        collocation nodes (the largest over the windows; ``inf`` if no iteration completed).
+        The same quantity is ``residual``, the name the package's runs use.
+    x_nodes, y_nodes : numpy.ndarray
+        The collocation nodes and the solution there.
+    panel_edges : numpy.ndarray
+        The final mesh.
+    status : int
+        A code of :data:`idebook.results.STATUS`; when not given, 0 on success and -1
+        otherwise.
+    nfev : int or None
+        Evaluations of ``c``; None where the solver did not count them.
     """
 
     x: np.ndarray
@@ -139,9 +167,46 @@ class IDEResult:
     x_nodes: np.ndarray
     y_nodes: np.ndarray
     panel_edges: np.ndarray
+    status: int | None = None
+    nfev: int | None = None
 
-    def sol(self, x: float | np.ndarray) -> np.ndarray:
-        """Evaluate the piecewise-polynomial solution at points ``x`` in ``[x[0], x[-1]]``."""
+    def __post_init__(self) -> None:
+        if self.status is None:
+            object.__setattr__(self, "status", 0 if self.success else -1)
+
+    @property
+    def residual(self) -> float:
+        """``global_error``, under the name the package's other results use."""
+        return self.global_error
+
+    @property
+    def iteration(self) -> int:
+        """``iterations``, under idesolver's name (``IDESolver.iteration``)."""
+        return self.iterations
+
+    @property
+    def sol(self) -> "PanelSolution":
+        """The dense output; ``sol(x)`` evaluates the piecewise polynomial at ``x``."""
+        return PanelSolution(panel_edges=self.panel_edges, x_nodes=self.x_nodes,
+                             y_nodes=self.y_nodes)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PanelSolution:
+    """The piecewise polynomial of :func:`solve_ide` (panel Lobatto interpolants); picklable."""
+
+    panel_edges: np.ndarray
+    x_nodes: np.ndarray
+    y_nodes: np.ndarray
+
+    def __call__(self, x: float | np.ndarray) -> np.ndarray:
+        """The solution at points ``x`` in ``[x[0], x[-1]]``, shaped like ``x`` (times n).
+
+        Raises
+        ------
+        ValueError
+            A point that is not finite or lies outside the interval.
+        """
         xq = np.asarray(x, dtype=float)
         a, b = self.panel_edges[0], self.panel_edges[-1]
         if not np.all((xq >= a) & (xq <= b)):

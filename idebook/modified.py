@@ -47,27 +47,43 @@ P(x) = 1/(sqrt(x) + eps) and H is the Hessian of f.
     (RMSProp: beta1 = 0). It ignores the start-up transient: Adam's bias correction makes that
     transient an O(alpha^2) effect, RMSProp's v_0 = 0 an O(alpha) one.
 
-:func:`discrete_run` is a plain reference recursion of the same algorithms that can start from a
-non-zero memory and switch Adam's bias correction off (the late-time map); with zero memory it
-reproduces :mod:`idebook.discrete`.
+:func:`discrete_run` runs the discrete algorithms (:func:`idebook.discrete.run`, the package's
+one compiled recursion) from a non-zero memory and with Adam's bias correction optionally
+switched off (the late-time map); with zero memory it is :mod:`idebook.discrete`.
+
+Errors follow the package's policy (``idebook``'s docstring): ValueError for bad input,
+DivergenceError when the state turns NaN or inf, and ``success=False`` with a
+ConvergenceWarning when the integrator stops early.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import _validation as check
-from .objectives import Objective, _quadratic_grad, as_objective
-from .results import ContinuousRun, DiscreteRun, Trajectory
+from . import discrete
+from .model import ALGORITHMS, Model, bias_ratio, build, output_times, step_ratio
+from .objectives import Objective, _quadratic_grad
+from .results import (
+    ContinuousRun,
+    ConvergenceWarning,
+    DiscreteRun,
+    DivergenceError,
+    Trajectory,
+    check_times,
+)
 
-ALGORITHMS = ("gd", "adagrad", "rmsprop", "adam")
 ORDER_ONE = ("gd", "rmsprop", "adam")
+METHODS = ("LSODA", "Radau", "BDF", "DOP853", "RK45")
 
-__all__ = ["ALGORITHMS", "discrete_run", "hessian_vector", "ode_model", "symbolic_modified"]
+__all__ = ["ALGORITHMS", "ODESolution", "discrete_run", "hessian_vector", "ode_model",
+           "symbolic_modified"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,11 +92,26 @@ __all__ = ["ALGORITHMS", "discrete_run", "hessian_vector", "ode_model", "symboli
 
 def hessian_vector(objective: Objective, hessian: Callable | None = None
                    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Return hv(theta, u) = H(theta) u.
+    """Return hv(theta, u) = H(theta) u, the Hessian-vector product the order-1 fields need.
 
-    Exact for the package's quadratics (``quadratic``, ``mse_line``: H = 2 A), from ``hessian``
-    (a callable theta -> (n, n) array) when given, and otherwise by central differences of the
-    gradient with a step scaled to theta and u (relative error about 1e-10).
+    Parameters
+    ----------
+    objective : Objective
+        f and its gradient.
+    hessian : collections.abc.Callable, optional
+        theta -> (n, n) Hessian. Without it the product is exact for the package's quadratics
+        (``quadratic``, ``mse_line``: H = 2 A) and otherwise central differences of the gradient
+        with a step scaled to theta and u (relative error about 1e-10).
+
+    Returns
+    -------
+    collections.abc.Callable
+        hv(theta, u) -> H(theta) u, shape (n,).
+
+    Raises
+    ------
+    ValueError
+        ``hessian`` is given but not callable.
     """
     if hessian is not None:
         if not callable(hessian):
@@ -103,64 +134,64 @@ def hessian_vector(objective: Objective, hessian: Callable | None = None
 
 
 # --------------------------------------------------------------------------------------------
-# The discrete reference recursion (any initial memory, bias correction optional)
+# The discrete algorithms from a warm memory
 # --------------------------------------------------------------------------------------------
 
 def discrete_run(algorithm: str, objective: Objective | tuple, theta0, *, alpha: float,
                  steps: int, beta: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, per_coordinate: bool = False, m0=None, v0=None,
                  bias: bool = True) -> DiscreteRun:
-    """Algorithms 1-3 (and gradient descent, ``"gd"``) as a plain loop, from memory (m0, v0).
+    """Algorithms 1-3 (and gradient descent, ``"gd"``) from the memory (m0, v0).
 
-    ``v0`` is G_0 for AdaGrad. ``bias=False`` switches Adam's bias correction off, which is the
-    map Adam applies at late times (beta^k -> 0). With m0 = v0 = 0 and ``bias=True`` this is
-    :mod:`idebook.discrete` (same arithmetic); it exists to start from a warm memory.
+    The package's discrete recursion (:func:`idebook.discrete.run`) with a warm start; with
+    m0 = v0 = 0 and ``bias=True`` it is :mod:`idebook.discrete`.
+
+    Parameters
+    ----------
+    algorithm : {"gd", "adagrad", "rmsprop", "adam"}
+    objective, theta0, alpha, steps, eps, per_coordinate
+        As in :func:`idebook.discrete.adagrad`.
+    beta : float
+        RMSProp's decay rate (Algorithm 2).
+    beta1, beta2 : float
+        Adam's decay rates (Algorithm 3).
+    m0, v0 : float or array_like, optional
+        Initial memory: m_0 (Adam) and v_0 (G_0 for AdaGrad), default 0.
+    bias : bool
+        Adam's bias correction; False is the map Adam applies at late times (beta^k -> 0).
+
+    Returns
+    -------
+    DiscreteRun
+
+    Raises
+    ------
+    ValueError, TypeError, DivergenceError
+        As in :func:`idebook.discrete.adagrad`.
     """
-    algorithm = _algorithm(algorithm)
-    objective = as_objective(objective)
-    alpha = check.positive("alpha", alpha)
-    steps = check.count("steps", steps)
-    eps = check.nonnegative("eps", eps)
-    theta = check.theta0_vector(theta0, objective.dim)
-    b1, b2 = _betas(algorithm, beta, beta1, beta2)
-    n = theta.size
-    nm = n if per_coordinate else 1
-    m = _start("m0", m0, n)
-    v = _start("v0", v0, nm)
-    th = np.empty((steps + 1, n))
-    M = np.empty((steps + 1, n))
-    V = np.empty((steps + 1, nm))
-    th[0], M[0], V[0] = theta, m, v
-    for k in range(1, steps + 1):
-        g = objective.gradient(theta)
-        q = g * g if per_coordinate else np.array([g @ g])
-        if algorithm == "gd":
-            theta = theta - alpha * g
-        else:
-            if algorithm == "adagrad":
-                v = v + q
-            else:
-                v = b2 * v + (1.0 - b2) * q
-            if algorithm == "adam":
-                m = b1 * m + (1.0 - b1) * g
-                c1 = 1.0 - b1 ** k if bias else 1.0
-                c2 = 1.0 - b2 ** k if bias else 1.0
-                step = (m / c1) / (np.sqrt(v / c2) + eps)
-            else:
-                step = g / (np.sqrt(v) + eps)
-            theta = theta - alpha * step
-        th[k], M[k], V[k] = theta, m, v
-    t = alpha * np.arange(steps + 1)
-    mem = {} if algorithm == "gd" else ({"G": V} if algorithm == "adagrad" else {"v": V})
-    if algorithm == "adam":
-        mem["m"] = M
-    params = _params(algorithm, b1, b2, eps, per_coordinate, bias)
-    return DiscreteRun(t, th, algorithm=algorithm, alpha=alpha, params=params, **mem)
+    model = build(algorithm, objective, theta0, alpha=alpha, beta=beta, beta1=beta1,
+                  beta2=beta2, eps=eps, per_coordinate=per_coordinate, bias=bias)
+    return discrete.run(model, steps, m0, v0)
 
 
 # --------------------------------------------------------------------------------------------
 # The ODE models
 # --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Form:
+    """Which ODE: the order, the shift, the kernel decay and the regime of order 1."""
+
+    order: int
+    shift: bool
+    decay: str
+    regime: str
+
+    @property
+    def fixed(self) -> bool:
+        """Order 1 at fixed beta: a flow for theta alone."""
+        return self.order == 1 and self.regime == "fixed"
+
 
 def ode_model(algorithm: str, objective: Objective | tuple, theta0, *, alpha: float,
               t_end: float, order: int = 0, shift: bool = True, decay: str = "paper",
@@ -170,181 +201,272 @@ def ode_model(algorithm: str, objective: Objective | tuple, theta0, *, alpha: fl
               atol: float = 1e-12, hessian: Callable | None = None) -> ContinuousRun:
     """Solve a continuous model of AdaGrad, RMSProp, Adam or gradient descent as an ODE.
 
-    The equations are listed in the module docstring. ``order=0`` is the paper's model
-    (Propositions 1-3; the shift of Propositions 1-2 Taylor-expanded, or dropped with
-    ``shift=False``); ``order=1`` is the modified equation that follows the discrete algorithm
-    to O(alpha^2) (``"gd"``, ``"rmsprop"``, ``"adam"``) in the ``regime`` ``"scaled"``
-    (1 - beta = c alpha) or ``"fixed"`` (beta fixed, theta-only flow); ``decay="matched"``
-    (order 0) uses the exact discrete decay rate -ln(beta)/alpha. ``m0``/``v0`` start the
-    memory (G_0 for AdaGrad; default 0); ``bias=False`` drops Adam's bias correction.
+    The equations are listed in the module docstring.
 
-    ``method`` is the :func:`scipy.integrate.solve_ivp` integrator (Radau by default: the
-    models become stiff near the minimiser, where v -> 0; LSODA can stall there). Returns a
-    :class:`~idebook.results.ContinuousRun` on the grid t = alpha k with dense output
-    ``.at(t)``; its ``method`` field is ``"ode-order0"`` or ``"ode-order1"``, and ``nfev`` counts
-    right-hand sides.
-    Raises ``FloatingPointError`` if the integrator fails.
+    Parameters
+    ----------
+    algorithm : {"gd", "adagrad", "rmsprop", "adam"}
+    objective, theta0, alpha, eps, per_coordinate
+        As in :func:`idebook.continuous.adagrad`.
+    t_end : float
+        Horizon, > 0; the result is reported at t = alpha k and t_end.
+    order : {0, 1}
+        0: the paper's model (Propositions 1-3, eq. (3)-(5); the shift of Propositions 1-2
+        Taylor-expanded, Assumption 2). 1: the modified equation that follows the discrete
+        algorithm to O(alpha^2) (``"gd"``, ``"rmsprop"``, ``"adam"``).
+    shift : bool
+        False drops the shift t + alpha of Propositions 1-2 (the alpha -> 0 flow; needs v0 > 0).
+    decay : {"paper", "matched"}
+        ``"matched"`` (order 0, RMSProp and Adam) uses the exact discrete decay rate
+        -ln(beta)/alpha instead of (1 - beta)/alpha.
+    beta, beta1, beta2 : float
+        RMSProp's and Adam's decay rates, in [0, 1).
+    bias : bool
+        Adam's bias correction (eq. (6)); False drops it.
+    m0, v0 : float or array_like, optional
+        Initial memory (G_0 for AdaGrad), default 0.
+    regime : {"scaled", "fixed"}
+        Order 1: 1 - beta = c alpha with c fixed, or beta fixed (a theta-only flow).
+    method : {"Radau", "LSODA", "BDF", "DOP853", "RK45"}
+        The :func:`scipy.integrate.solve_ivp` integrator (Radau by default: the models become
+        stiff near the minimiser, where v -> 0; LSODA can stall there).
+    rtol, atol : float
+        The integrator's tolerances, > 0.
+    hessian : callable, optional
+        theta -> (n, n) Hessian for order 1 (see :func:`hessian_vector`).
+
+    Returns
+    -------
+    ContinuousRun
+        ``method`` is ``"ode-order0"`` or ``"ode-order1"``; ``nfev`` counts right-hand sides;
+        ``sol``/``at`` is the integrator's dense output (:class:`ODESolution`).
+
+    Raises
+    ------
+    ValueError
+        A parameter out of range or an invalid combination (order=1 for AdaGrad,
+        decay="matched" with order=1, shift=False without v0 > 0).
+    TypeError
+        A gradient that returns None or non-numbers.
+    DivergenceError
+        The right-hand side became NaN or inf (``t`` is the time).
+
+    Warns
+    -----
+    ConvergenceWarning
+        The integrator stopped before t_end (``status=-4``; the result ends where it stopped).
+
+    References
+    ----------
+    Heredia (2024), Propositions 1-3, eq. (3)-(6) and Assumption 2; Barrett & Dherin (2021) for
+    the modified equation of gradient descent.
     """
-    algorithm = _algorithm(algorithm)
-    objective = as_objective(objective)
-    alpha = check.positive("alpha", alpha)
+    model = build(algorithm, objective, theta0, alpha=alpha, beta=beta, beta1=beta1,
+                  beta2=beta2, eps=eps, per_coordinate=per_coordinate, bias=bias)
+    form = _form(model, order, shift, decay, regime)
     t_end = check.positive("t_end", t_end)
-    eps = check.nonnegative("eps", eps)
-    rtol = check.positive("rtol", rtol)
-    atol = check.positive("atol", atol)
-    theta = check.theta0_vector(theta0, objective.dim)
+    options = _integrator(method, rtol, atol)
+    y0 = _initial_state(model, form, m0, v0)
+    hv = hessian_vector(model.objective, hessian) if order == 1 else None
+    field = _fixed_field(model, hv) if form.fixed else _FIELDS[algorithm](model, form, hv)
+    return _result(model, form, *_integrate(model, field, y0, t_end, options), t_end)
+
+
+def _form(model: Model, order: int, shift: bool, decay: str, regime: str) -> _Form:
+    """Validate the choice of ODE for ``model``."""
     if isinstance(order, bool) or order not in (0, 1):
         raise ValueError(f"order must be 0 or 1, got {order!r}")
-    if order == 1 and algorithm not in ORDER_ONE:
-        raise ValueError(f"order=1 is available for {ORDER_ONE}, got algorithm={algorithm!r}")
+    if order == 1 and model.algorithm not in ORDER_ONE:
+        raise ValueError(f"order=1 is available for {ORDER_ONE}, got "
+                         f"algorithm={model.algorithm!r}")
     if regime not in ("scaled", "fixed"):
         raise ValueError(f"regime must be 'scaled' or 'fixed', got {regime!r}")
-    fixed = order == 1 and regime == "fixed" and algorithm in ("rmsprop", "adam")
     if decay not in ("paper", "matched"):
         raise ValueError(f"decay must be 'paper' or 'matched', got {decay!r}")
-    if decay == "matched" and (order != 0 or algorithm not in ("rmsprop", "adam")):
+    if decay == "matched" and (order != 0 or model.algorithm not in ("rmsprop", "adam")):
         raise ValueError("decay='matched' applies to order=0 with algorithm 'rmsprop' or 'adam'")
-    if method not in ("LSODA", "Radau", "BDF", "DOP853", "RK45"):
-        raise ValueError(f"method must be one of LSODA, Radau, BDF, DOP853, RK45; got {method!r}")
-    b1, b2 = _betas(algorithm, beta, beta1, beta2)
-    n = theta.size
-    nm = n if per_coordinate else 1
-    m = _start("m0", m0, n)
-    v = _start("v0", v0, nm)
-    if algorithm in ("adagrad", "rmsprop") and order == 0 and not shift and np.any(v <= 0):
+    fixed_regime = regime == "fixed" and model.algorithm in ("rmsprop", "adam")
+    return _Form(order, bool(shift), decay, regime if fixed_regime else "scaled")
+
+
+def _integrator(method: str, rtol: float, atol: float) -> dict:
+    """Validated options of :func:`scipy.integrate.solve_ivp`."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return {"method": method, "rtol": check.positive("rtol", rtol),
+            "atol": check.positive("atol", atol)}
+
+
+def _initial_state(model: Model, form: _Form, m0, v0) -> np.ndarray:
+    """y(0) = (theta0, [m0,] [v0]) for the model's ODE."""
+    m = check.start_state("m0", m0, model.n)
+    v = check.start_state("v0", v0, model.nm, nonnegative=True)
+    if model.shifted and form.order == 0 and not form.shift and np.any(v <= 0):
         raise ValueError("shift=False needs v0 > 0: without the shift the step -g/(sqrt(v)+eps) "
                          "is -g/eps at t = 0")
-    hv = hessian_vector(objective, hessian) if order == 1 else None
-    if fixed:
-        field = _fixed_field(objective, alpha, b1, b2, eps, per_coordinate, hv)
-        y0 = theta
-    else:
-        field = _FIELDS[algorithm](objective, alpha, b1, b2, eps, per_coordinate, order, shift,
-                                   decay, bias, hv, n)
-        y0 = np.concatenate([theta, m, v]) if algorithm == "adam" else (
-            theta if algorithm == "gd" else np.concatenate([theta, v]))
-    sol = solve_ivp(field, (0.0, t_end), y0, method=method, rtol=rtol, atol=atol,
-                    dense_output=True)
-    if not sol.success:
-        raise FloatingPointError(f"{algorithm} ODE (order {order}): {sol.message}")
+    if form.fixed or not model.has_v:
+        return model.theta0
+    return np.concatenate([model.theta0, m, v] if model.has_m else [model.theta0, v])
+
+
+def _integrate(model: Model, field: Callable, y0: np.ndarray, t_end: float, options: dict):
+    """Integrate y' = field(t, y) on [0, t_end]; returns (solution, status, message).
+
+    Raises DivergenceError where the right-hand side is no longer finite; an integrator that
+    stops early for another reason gives status -4 and a ConvergenceWarning.
+    """
+    sol = solve_ivp(field, (0.0, t_end), y0, dense_output=True, **options)
+    if sol.success:
+        return sol, 0, sol.message
+    end = float(sol.t[-1])
+    if not np.all(np.isfinite(field(end, sol.y[:, -1]))):
+        raise DivergenceError(f"{model.algorithm} ODE: the right-hand side became non-finite "
+                              f"at t = {end:.6g} (alpha = {model.alpha})", t=end)
+    message = f"The integrator stopped at t = {end:.6g} < t_end: {sol.message}"
+    warnings.warn(f"{model.algorithm} ODE: {message}", ConvergenceWarning, stacklevel=3)
+    return sol, -4, message
+
+
+def _result(model: Model, form: _Form, sol, status: int, message: str,
+            t_end: float) -> ContinuousRun:
+    """The run on the output times (those reached, if the integrator stopped early)."""
+    end = t_end if status == 0 else float(sol.t[-1])
+    t = output_times(model.alpha, t_end)
+    t = t[t <= end * (1 + 1e-12)]
     # beta = 0 with the matched kernel: the memory is g (or q) itself, not an ODE state
-    quasi_static = decay == "matched" and algorithm in ("rmsprop", "adam") and 0.0 in (b1, b2)
-    t = alpha * np.arange(math.floor(t_end / alpha + 1e-9) + 1)
-    if t[-1] < t_end * (1 - 1e-12):
-        t = np.append(t, t_end)
+    quasi = form.decay == "matched" and 0.0 in (model.beta1 if model.has_m else 1.0,
+                                                model.beta2)
+    names = () if form.fixed or not model.has_v else (
+        ("m", "v") if model.has_m else (model.memory_name,))
+    dense = ODESolution(ode=sol.sol, end=end, n=model.n, names=names,
+                        grad=model.objective.grad if quasi else None,
+                        params=model.objective.params, beta1=model.beta1, beta2=model.beta2,
+                        per_coordinate=model.per_coordinate)
+    out = dense(t)
+    params = dict(model.params, order=form.order, shift=form.shift, decay=form.decay,
+                  regime=form.regime)
+    return ContinuousRun(
+        t=out.t, theta=out.theta, **out.memory, algorithm=model.algorithm, alpha=model.alpha,
+        params=params, method=f"ode-order{form.order}", success=status == 0, status=status,
+        message=message, nfev=int(sol.nfev), sol=dense, iterations=0, residual=0.0,
+        error_estimate=float("nan"), substeps=0)
 
-    def at(times: np.ndarray) -> Trajectory:
-        times = np.atleast_1d(np.asarray(times, dtype=float))
-        if np.any(times < 0) or np.any(times > t_end * (1 + 1e-12)):
-            raise ValueError(f"t must lie in [0, {t_end}]")
-        y = sol.sol(np.minimum(times, t_end)).T
-        th = y[:, :n]
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ODESolution:
+    """Dense output of :func:`ode_model`: the integrator's interpolant, as a Trajectory.
+
+    ``ode`` is :func:`scipy.integrate.solve_ivp`'s ``OdeSolution`` for y = (theta, [m,] [v]),
+    ``names`` the memory states after theta in y. With the matched kernel and beta = 0 a
+    memory is g (or q) itself, computed from ``grad`` (then the result pickles if ``grad``
+    does, as the package's objectives do).
+    """
+
+    ode: object
+    end: float
+    n: int
+    names: tuple[str, ...]
+    grad: Callable | None
+    params: np.ndarray
+    beta1: float
+    beta2: float
+    per_coordinate: bool
+
+    def __call__(self, t: float | np.ndarray) -> Trajectory:
+        """theta and the memory states at times ``t`` in [0, end] (ValueError otherwise)."""
+        times = check_times(t, 0.0, self.end)
+        y = self.ode(np.minimum(times, self.end)).T
+        n = self.n
         states = {}
-        if fixed:  # the memory is slaved to theta and not a state of this flow
-            pass
-        elif algorithm == "adagrad":
-            states["G"] = y[:, n:]
-        else:
-            adam = algorithm == "adam"
-            mm = y[:, n:2 * n].copy() if adam else None
-            vv = y[:, 2 * n:].copy() if adam else y[:, n:].copy()
-            if quasi_static:
-                for i, row in enumerate(th):
-                    g = objective.gradient(row)
-                    if adam and b1 == 0.0:
-                        mm[i] = g
-                    if b2 == 0.0:
-                        vv[i] = g * g if per_coordinate else g @ g
-            states["v"] = vv
-            if adam:
-                states["m"] = mm
-        return Trajectory(times, th, **states)
-
-    out = at(t)
-    params = _params(algorithm, b1, b2, eps, per_coordinate, bias)
-    params.update(order=order, shift=bool(shift), decay=decay, regime=regime)
-    return ContinuousRun(out.t, out.theta, out.G, out.v, out.m, algorithm=algorithm, alpha=alpha,
-                         params=params, method=f"ode-order{order}", success=True,
-                         message=sol.message, iterations=0, residual=0.0,
-                         error_estimate=float("nan"), substeps=0, nfev=int(sol.nfev), dense=at)
+        if "m" in self.names:
+            states["m"], states["v"] = y[:, n:2 * n].copy(), y[:, 2 * n:].copy()
+        elif self.names:
+            states[self.names[0]] = y[:, n:].copy()
+        if self.grad is not None:
+            for i, row in enumerate(y[:, :n]):
+                g = check.gradient_array(self.grad(np.ascontiguousarray(row), self.params),
+                                         (n,))
+                if "m" in states and self.beta1 == 0.0:
+                    states["m"][i] = g
+                if self.beta2 == 0.0:
+                    states["v"][i] = g * g if self.per_coordinate else g @ g
+        return Trajectory(t=times, theta=y[:, :n], **states)
 
 
-def _gd_field(objective, alpha, b1, b2, eps, per, order, shift, decay, bias, hv, n):
+def _gd_field(model: Model, form: _Form, hv):
+    alpha = model.alpha
+
     def field(t, y):
-        g = objective.gradient(y)
-        return -g if order == 0 else -g - 0.5 * alpha * hv(y, g)
+        g = model.objective.gradient(y)
+        return -g if form.order == 0 else -g - 0.5 * alpha * hv(y, g)
 
     return field
 
 
-def _adagrad_field(objective, alpha, b1, b2, eps, per, order, shift, decay, bias, hv, n):
+def _adagrad_field(model: Model, form: _Form, hv):
+    n, alpha, eps, per = model.n, model.alpha, model.eps, model.per_coordinate
+
     def field(t, y):
         theta, G = y[:n], y[n:]
-        g = objective.gradient(theta)
+        g = model.objective.gradient(theta)
         q = g * g if per else np.array([g @ g])
-        ahead = G + q if shift else G  # G(t + alpha) ~ G + alpha G', G' = q / alpha
-        return np.concatenate([-g / (np.sqrt(np.maximum(ahead, 0.0)) + eps), q / alpha])
+        ahead = G + q if form.shift else G  # G(t + alpha) ~ G + alpha G', G' = q / alpha
+        return np.concatenate([-step_ratio(g, np.sqrt(np.maximum(ahead, 0.0)) + eps),
+                               q / alpha])
 
     return field
 
 
-def _rmsprop_field(objective, alpha, b1, b2, eps, per, order, shift, decay, bias, hv, n):
-    beta = b2
-    c = (1.0 - beta) / alpha
-    lam = c if decay == "paper" else _rate(beta, alpha)
+def _rmsprop_field(model: Model, form: _Form, hv):
+    n, alpha, eps, per, beta = model.n, model.alpha, model.eps, model.per_coordinate, model.beta2
+    c = model.c2
+    lam = c if form.decay == "paper" else _rate(beta, alpha)
 
     def field(t, y):
         theta, v = y[:n], y[n:]
-        g = objective.gradient(theta)
+        g = model.objective.gradient(theta)
         q = g * g if per else np.array([g @ g])
-        if order == 0:
-            if decay == "matched" and beta == 0.0:  # lam = inf: v follows q, v(t+alpha) = q
-                return np.concatenate([-g / (np.sqrt(q) + eps), np.zeros_like(v)])
-            ahead = beta * v + (1.0 - beta) * q if shift else v
-            return np.concatenate([-g / (np.sqrt(np.maximum(ahead, 0.0)) + eps), lam * (q - v)])
-        P = 1.0 / (np.sqrt(np.maximum(v + 0.5 * alpha * c * (q - v), 0.0)) + eps)
-        dtheta = -P * g - 0.5 * alpha * P * hv(theta, P * g)
+        if form.order == 0:
+            if form.decay == "matched" and beta == 0.0:  # lam = inf: v follows q
+                return np.concatenate([-step_ratio(g, np.sqrt(q) + eps), np.zeros_like(v)])
+            ahead = beta * v + (1.0 - beta) * q if form.shift else v
+            return np.concatenate([-step_ratio(g, np.sqrt(np.maximum(ahead, 0.0)) + eps),
+                                   lam * (q - v)])
+        den = np.sqrt(np.maximum(v + 0.5 * alpha * c * (q - v), 0.0)) + eps
+        u = step_ratio(g, den)
+        dtheta = -u - 0.5 * alpha * step_ratio(hv(theta, u), den)
         dq = _dq(g, hv(theta, dtheta), per)
         return np.concatenate([dtheta, c * (1 + 0.5 * alpha * c) * (q - v) - 0.5 * alpha * c * dq])
 
     return field
 
 
-def _adam_field(objective, alpha, b1, b2, eps, per, order, shift, decay, bias, hv, n):
-    c1, c2 = (1.0 - b1) / alpha, (1.0 - b2) / alpha
-    ln1, ln2 = _log(b1), _log(b2)
-    matched = decay == "matched"
+def _adam_field(model: Model, form: _Form, hv):
+    n, alpha, eps, per = model.n, model.alpha, model.eps, model.per_coordinate
+    b1, b2, c1, c2 = model.beta1, model.beta2, model.c1, model.c2
+    ln1, ln2 = model.ln_beta1, model.ln_beta2
+    matched = form.decay == "matched"
     lam1, lam2 = (_rate(b1, alpha), _rate(b2, alpha)) if matched else (c1, c2)
-
-    def ratio(x, forcing, t, lnb):
-        """x / (1 - beta^(t/alpha)); at t = 0 its limit x'(0) alpha/(-ln beta); beta = 0: x."""
-        if not bias or lnb == -np.inf:
-            return x
-        if t <= 0.0:
-            return forcing * alpha / (-lnb)
-        return x / (-math.expm1(t / alpha * lnb))
 
     def field(t, y):
         theta, m, v = y[:n], y[n:2 * n], y[2 * n:]
-        g = objective.gradient(theta)
+        g = model.objective.gradient(theta)
         q = g * g if per else np.array([g @ g])
-        if order == 0:
+        if form.order == 0:
             if matched and b1 == 0.0:
                 mhat, dm = g, np.zeros_like(m)
             else:
-                mhat, dm = ratio(m, lam1 * g, t, ln1), lam1 * (g - m)
+                mhat, dm = bias_ratio(m, lam1 * g, t, alpha, ln1), lam1 * (g - m)
             if matched and b2 == 0.0:
                 vhat, dv = q, np.zeros_like(v)
             else:
-                vhat, dv = ratio(v, lam2 * q, t, ln2), lam2 * (q - v)
-            dtheta = -mhat / (np.sqrt(np.maximum(vhat, 0.0)) + eps)
+                vhat, dv = bias_ratio(v, lam2 * q, t, alpha, ln2), lam2 * (q - v)
+            dtheta = -step_ratio(mhat, np.sqrt(np.maximum(vhat, 0.0)) + eps)
             return np.concatenate([dtheta, dm, dv])
-        s = t / alpha + 0.5  # the discrete bias factors at the half step, 1 - beta^(k - 1/2)
-        d1 = -math.expm1(s * ln1) if bias and ln1 != -np.inf else 1.0
-        d2 = -math.expm1(s * ln2) if bias and ln2 != -np.inf else 1.0
-        mh = (m + 0.5 * alpha * c1 * (g - m)) / d1
-        vh = (v + 0.5 * alpha * c2 * (q - v)) / d2
-        dtheta = -mh / (np.sqrt(np.maximum(vh, 0.0)) + eps)
+        half = t + 0.5 * alpha  # the discrete bias factors at the half step, 1 - beta^(k - 1/2)
+        mh = bias_ratio(m + 0.5 * alpha * c1 * (g - m), 0.0, half, alpha, ln1)
+        vh = bias_ratio(v + 0.5 * alpha * c2 * (q - v), 0.0, half, alpha, ln2)
+        dtheta = -step_ratio(mh, np.sqrt(np.maximum(vh, 0.0)) + eps)
         dg = hv(theta, dtheta)
         dm = c1 * (1 + 0.5 * alpha * c1) * (g - m) - 0.5 * alpha * c1 * dg
         dv = c2 * (1 + 0.5 * alpha * c2) * (q - v) - 0.5 * alpha * c2 * _dq(g, dg, per)
@@ -353,21 +475,23 @@ def _adam_field(objective, alpha, b1, b2, eps, per, order, shift, decay, bias, h
     return field
 
 
-def _fixed_field(objective, alpha, b1, b2, eps, per, hv):
+def _fixed_field(model: Model, hv):
     """theta' = -P g - alpha a1 P H(P g) + alpha a2 g P'(q) dq/dt: RMSProp (b1 = 0) and Adam at
     fixed beta, late times; a_i = (1 + beta_i) / (2 (1 - beta_i)), P(x) = 1/(sqrt(x) + eps)."""
-    a1 = (1 + b1) / (2 * (1 - b1))
-    a2 = (1 + b2) / (2 * (1 - b2))
+    alpha, eps, per = model.alpha, model.eps, model.per_coordinate
+    a1 = (1 + model.beta1) / (2 * (1 - model.beta1))
+    a2 = (1 + model.beta2) / (2 * (1 - model.beta2))
 
     def field(t, y):
-        g = objective.gradient(y)
+        g = model.objective.gradient(y)
         q = g * g if per else np.array([g @ g])
         s = np.sqrt(q)
-        P = 1.0 / (s + eps)
-        dP = -0.5 / (np.maximum(s, 1e-300) * (s + eps) ** 2)
-        Hpg = hv(y, P * g)
+        u = step_ratio(g, s + eps)  # P g
+        Hpg = hv(y, u)
         dq = _dq(g, -Hpg, per)  # dq/dt along theta' = -P g
-        return -P * g - alpha * a1 * P * Hpg + alpha * a2 * g * dP * dq
+        # g P'(q) dq/dt with P'(q) = -1 / (2 s (s + eps)^2)
+        curvature = step_ratio(-0.5 * g * dq, np.maximum(s, 1e-300) * (s + eps) ** 2)
+        return -u - alpha * a1 * step_ratio(Hpg, s + eps) + alpha * a2 * curvature
 
     return field
 
@@ -386,10 +510,6 @@ def _rate(beta: float, alpha: float) -> float:
     return np.inf if beta == 0.0 else -math.log(beta) / alpha
 
 
-def _log(beta: float) -> float:
-    return -np.inf if beta == 0.0 else math.log(beta)
-
-
 # --------------------------------------------------------------------------------------------
 # Symbolic backward error analysis (sympy), 1-D
 # --------------------------------------------------------------------------------------------
@@ -397,20 +517,41 @@ def _log(beta: float) -> float:
 def symbolic_modified(algorithm: str, bias: bool = False) -> dict:
     """Backward error analysis of the discrete map, in one dimension, with sympy.
 
-    The map y_k = y_{k-1} + alpha Phi(y_{k-1}, alpha) of ``algorithm`` ("gd", "rmsprop",
-    "adam") is written for y = (theta, [m,] v) (and t, for Adam with ``bias=True``), with
-    1 - beta = c alpha (c, c1, c2 fixed) and g = f'(theta) for an unspecified f. Expanding
-    Phi = Phi0 + alpha Phi1 + O(alpha^2), the flow y' = F0 + alpha F1 with
+    The map y_k = y_{k-1} + alpha Phi(y_{k-1}, alpha) of ``algorithm`` is written for
+    y = (theta, [m,] v) (and t, for Adam with ``bias=True``), with 1 - beta = c alpha (c, c1, c2
+    fixed) and g = f'(theta) for an unspecified f. Expanding Phi = Phi0 + alpha Phi1 + O(alpha^2),
+    the flow y' = F0 + alpha F1 with
 
         F0 = Phi0,     F1 = Phi1 - (1/2) (D Phi0) Phi0
 
-    has a time-alpha map that agrees with one step to O(alpha^3). Returns a dict with the
-    symbols (``theta``, ``m``, ``v``, ``t``, ``alpha``, ``c``, ``c1``, ``c2``, ``eps``, ``f``),
-    the state list ``y`` and the sympy column vectors ``Phi``, ``Phi0``, ``Phi1``, ``F0``, ``F1``.
+    has a time-alpha map that agrees with one step to O(alpha^3).
+
+    Parameters
+    ----------
+    algorithm : {"gd", "rmsprop", "adam"}
+        The discrete map (Algorithms 2-3, or gradient descent).
+    bias : bool
+        Adam's bias correction, with the time t as a state.
+
+    Returns
+    -------
+    dict
+        The symbols (``theta``, ``m``, ``v``, ``t``, ``alpha``, ``c``, ``c1``, ``c2``, ``eps``,
+        ``f``), the state list ``y`` and the sympy column vectors ``Phi``, ``Phi0``, ``Phi1``,
+        ``F0``, ``F1``.
+
+    Raises
+    ------
+    ValueError
+        An algorithm without an order-1 expansion.
+
+    References
+    ----------
+    Barrett & Dherin (2021), implicit gradient regularization (gradient descent); Heredia (2024),
+    Algorithms 2-3 (the maps expanded).
     """
     import sympy as sp
 
-    algorithm = _algorithm(algorithm)
     if algorithm not in ORDER_ONE:
         raise ValueError(f"algorithm must be one of {ORDER_ONE}, got {algorithm!r}")
     th, m, v, t = sp.symbols("theta m v t", real=True)
@@ -442,46 +583,3 @@ def symbolic_modified(algorithm: str, bias: bool = False) -> dict:
     return {"theta": th, "m": m, "v": v, "t": t, "alpha": a, "c": c, "c1": c1, "c2": c2,
             "eps": eps, "f": f, "y": y, "Phi": Phi, "Phi0": Phi0, "Phi1": Phi1, "F0": Phi0,
             "F1": F1}
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-
-def _algorithm(name: str) -> str:
-    if name not in ALGORITHMS:
-        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
-    return name
-
-
-def _betas(algorithm: str, beta: float, beta1: float, beta2: float) -> tuple[float, float]:
-    """(b1, b2): Adam's (beta1, beta2); RMSProp's beta as b2; AdaGrad and GD: (0, 1)."""
-    if algorithm == "rmsprop":
-        return 0.0, check.unit_interval("beta", beta)
-    if algorithm == "adam":
-        return check.unit_interval("beta1", beta1), check.unit_interval("beta2", beta2)
-    return 0.0, 1.0
-
-
-def _start(name: str, value, size: int) -> np.ndarray:
-    if value is None:
-        return np.zeros(size)
-    arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
-    if arr.size == 1 and size > 1:
-        arr = np.full(size, arr[0])
-    if arr.size != size or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite with {size} entries, got {value!r}")
-    if name == "v0" and np.any(arr < 0):
-        raise ValueError(f"v0 must be >= 0, got {value!r}")
-    return arr
-
-
-def _params(algorithm: str, b1: float, b2: float, eps: float, per: bool, bias: bool) -> dict:
-    if algorithm == "rmsprop":
-        p = {"beta": b2}
-    elif algorithm == "adam":
-        p = {"beta1": b1, "beta2": b2, "bias": bool(bias)}
-    else:
-        p = {}
-    p.update(eps=eps, per_coordinate=bool(per))
-    return p

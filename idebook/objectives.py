@@ -12,17 +12,32 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from numba.core.errors import TypingError
 from numba.core.registry import CPUDispatcher
 
 from ._jit import GRAD_SIGNATURE
+from ._validation import gradient_array
 
 
 @dataclass(frozen=True)
 class Objective:
     """f(theta) and its gradient g(theta) = grad(theta, params), theta of shape (n,).
 
-    ``grad`` has the signature ``grad(theta, params) -> array`` with float64 arrays; ``params``
-    is a flat float array of the objective's data (for a quadratic, A and b).
+    Attributes
+    ----------
+    value : collections.abc.Callable
+        theta -> f(theta), a float.
+    grad : collections.abc.Callable
+        ``grad(theta, params) -> array`` with float64 arrays; jitted by numba for the compiled
+        loops (signature ``float64[::1](float64[::1], float64[::1])``), or plain Python.
+    params : numpy.ndarray
+        A flat float array of the objective's data (for a quadratic, A and b).
+    dim : int or None
+        The dimension n, when the objective fixes it.
+    minimizer : numpy.ndarray or None
+        theta*, when known.
+    name : str
+        A label for tables and figures.
     """
 
     value: Callable[[np.ndarray], float]
@@ -69,8 +84,28 @@ def _quadratic_params(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 def quadratic(center: float | np.ndarray = 4.0, curvature: np.ndarray | None = None) -> Objective:
     """f(theta) = (theta - c)^T A (theta - c); the paper's f = (theta - 4)^2 by default.
 
-    ``curvature`` is the symmetric positive semi-definite matrix A (identity when omitted), so
-    f = ||theta - c||^2 and g = 2 (theta - c).
+    Parameters
+    ----------
+    center : float or numpy.ndarray
+        The minimiser c (the paper's test problem: 4).
+    curvature : numpy.ndarray, optional
+        The symmetric positive semi-definite matrix A (identity when omitted, so
+        f = ||theta - c||^2 and g = 2 (theta - c)).
+
+    Returns
+    -------
+    Objective
+        With the jitted gradient g = 2 A (theta - c) and ``minimizer`` c.
+
+    Raises
+    ------
+    ValueError
+        A non-finite center, or a curvature of the wrong shape, not symmetric or not positive
+        semi-definite.
+
+    References
+    ----------
+    Heredia (2024), Section 5 (f = (theta - 4)^2).
     """
     c = np.atleast_1d(np.asarray(center, dtype=float))
     if c.ndim != 1 or not np.all(np.isfinite(c)):
@@ -93,7 +128,24 @@ def quadratic(center: float | np.ndarray = 4.0, curvature: np.ndarray | None = N
 
 
 def paper_regression_data(n_samples: int = 1000, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
-    """Appendix B data: x ~ U[0, 1), y = 2x + N(0, 0.1^2), NumPy legacy seed 42 (rand, normal)."""
+    """The data of the paper's Appendix B: x ~ U[0, 1), y = 2x + N(0, 0.1^2).
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples.
+    seed : int
+        NumPy legacy seed (``RandomState``; rand, then normal), 42 in the paper.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (x, y), each of shape (n_samples,).
+
+    References
+    ----------
+    Heredia (2024), Appendix B.
+    """
     rng = np.random.RandomState(seed)
     x = rng.rand(n_samples)
     y = 2.0 * x + rng.normal(0.0, 0.1, n_samples)
@@ -105,6 +157,27 @@ def mse_line(x: np.ndarray, y: np.ndarray) -> Objective:
 
     A 1-D ``x`` gives the paper's one-parameter line y = theta x (Appendix B). The gradient
     g = 2 (A theta - b) with A = X^T X / N and b = X^T y / N is exact, so the loss is a quadratic.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Inputs, shape (N,) or (N, n).
+    y : numpy.ndarray
+        Targets, shape (N,).
+
+    Returns
+    -------
+    Objective
+        With ``minimizer`` the least-squares solution.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes or non-finite data.
+
+    References
+    ----------
+    Heredia (2024), Appendix B.
     """
     X = np.asarray(x, dtype=float)
     X = X.reshape(-1, 1) if X.ndim == 1 else X
@@ -136,32 +209,79 @@ def from_functions(
 ) -> Objective:
     """Wrap a user objective given as (value, grad).
 
-    ``grad(theta)`` returns an array of theta's shape (``grad(theta, params)`` when ``params``
-    is given). A numba-jitted ``grad`` runs inside the compiled loops at full speed; a plain
-    Python one works through the interpreted twins of the loops, and may return a scalar or a
-    list.
+    A numba-jitted ``grad`` runs inside the compiled loops at full speed; a plain Python one
+    works through the interpreted twins of the loops, and may return a scalar or a list.
+
+    Parameters
+    ----------
+    value : collections.abc.Callable
+        theta -> f(theta).
+    grad : collections.abc.Callable
+        ``grad(theta)`` returning an array of theta's shape (``grad(theta, params)`` when
+        ``params`` is given).
+    params : numpy.ndarray, optional
+        Data passed to ``grad``.
+    dim : int, optional
+        The dimension n, checked against theta0.
+    minimizer : numpy.ndarray, optional
+        theta*, when known.
+    name : str
+        A label.
+
+    Returns
+    -------
+    Objective
+        With ``grad(theta, params)`` compiled for the loops when ``grad`` is jitted.
+
+    Raises
+    ------
+    ValueError
+        ``value`` or ``grad`` not callable, or a jitted ``grad`` that numba cannot compile as
+        ``grad(theta: float64[::1]) -> float64[::1]`` (for example one that returns a scalar).
+    TypeError
+        Later, when the wrapped Python ``grad`` returns None or non-numbers.
     """
     if not callable(value) or not callable(grad):
         raise ValueError("value and grad must be callables")
     p = np.zeros(0) if params is None else np.ascontiguousarray(params, dtype=np.float64).ravel()
     user = grad
     if isinstance(user, CPUDispatcher):
-        if params is None:
-            grad = numba.njit(GRAD_SIGNATURE)(lambda theta, params: user(theta))
-        else:
-            grad = numba.njit(GRAD_SIGNATURE)(user.py_func)
+        source = (lambda theta, params: user(theta)) if params is None else user.py_func
+        try:
+            grad = numba.njit(GRAD_SIGNATURE)(source)
+        except TypingError:
+            raise ValueError(
+                "grad must compile as grad(theta: float64[::1]) -> float64[::1] (with params: "
+                "grad(theta, params) -> float64[::1]), an array of theta's shape; numba could "
+                "not type it so (does it return a scalar?)") from None
     elif params is None:
         def grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
-            return np.asarray(user(theta), dtype=np.float64).reshape(theta.shape)
+            return gradient_array(user(theta), theta.shape)
     else:
         def grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
-            return np.asarray(user(theta, params), dtype=np.float64).reshape(theta.shape)
+            return gradient_array(user(theta, params), theta.shape)
 
     return Objective(value, grad, p, dim, minimizer, name)
 
 
 def as_objective(objective: Objective | tuple) -> Objective:
-    """Accept an :class:`Objective` or a ``(value, grad)`` pair."""
+    """Accept an :class:`Objective` or a ``(value, grad)`` pair.
+
+    Parameters
+    ----------
+    objective : Objective or tuple
+        An objective, or (value, grad) for :func:`from_functions`.
+
+    Returns
+    -------
+    Objective
+        ``objective`` itself, or the pair wrapped.
+
+    Raises
+    ------
+    ValueError
+        Anything else.
+    """
     if isinstance(objective, Objective):
         return objective
     if isinstance(objective, tuple) and len(objective) == 2:
@@ -181,7 +301,23 @@ def _rosenbrock_grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
-    """Rosenbrock's valley f(x, y) = (a - x)^2 + b (y - x^2)^2, minimum 0 at (a, a^2)."""
+    """Rosenbrock's valley f(x, y) = (a - x)^2 + b (y - x^2)^2, minimum 0 at (a, a^2).
+
+    Parameters
+    ----------
+    a, b : float
+        The parameters, finite, with b > 0.
+
+    Returns
+    -------
+    Objective
+        Two-dimensional, with a jitted gradient.
+
+    Raises
+    ------
+    ValueError
+        b <= 0 or a non-finite parameter.
+    """
     if not (np.isfinite(a) and np.isfinite(b) and b > 0):
         raise ValueError(f"b must be > 0 and a, b finite, got a={a!r}, b={b!r}")
 
@@ -222,7 +358,24 @@ def _logistic_grad(theta: np.ndarray, params: np.ndarray) -> np.ndarray:
 def logistic(X: np.ndarray, y: np.ndarray, reg: float = 0.0) -> Objective:
     """Logistic regression loss mean_i log(1 + exp(-y_i x_i . theta)) + (reg/2)||theta||^2.
 
-    Labels ``y`` are in {-1, +1}; add a column of ones to ``X`` for an intercept.
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Features, shape (N, n); add a column of ones for an intercept.
+    y : numpy.ndarray
+        Labels in {-1, +1}, shape (N,).
+    reg : float
+        Ridge penalty, >= 0.
+
+    Returns
+    -------
+    Objective
+        With a jitted, overflow-free gradient; ``minimizer`` is None.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, labels other than -1 and +1, or reg < 0.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -242,8 +395,23 @@ def logistic(X: np.ndarray, y: np.ndarray, reg: float = 0.0) -> Objective:
 
 def two_blobs(n_samples: int = 200, separation: float = 2.0, seed: int = 0
               ) -> tuple[np.ndarray, np.ndarray]:
-    """A small synthetic classification set: two Gaussian clouds in the plane, labels -1/+1,
-    with a column of ones appended to X for the intercept (so theta is in R^3)."""
+    """A small synthetic classification set: two Gaussian clouds in the plane.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples.
+    separation : float
+        Distance between the cloud centres along the first axis (half of it along the second).
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        X of shape (n_samples, 3) (a column of ones appended for the intercept, so theta is in
+        R^3) and labels y in {-1, +1}.
+    """
     rng = np.random.default_rng(seed)
     y = np.where(rng.random(n_samples) < 0.5, 1.0, -1.0)
     centers = np.outer(y, [separation / 2, separation / 4])

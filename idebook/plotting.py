@@ -84,6 +84,11 @@ def set_style() -> None:
     """Apply the book's matplotlib style (rcParams) to every figure made afterwards.
 
     Safe to call more than once. In a notebook, call it once at the top of the chapter.
+
+    Returns
+    -------
+    None
+        The style is set in ``matplotlib.rcParams``.
     """
     mpl.rcParams.update(_RC)
 
@@ -93,6 +98,11 @@ def style_context() -> AbstractContextManager[None]:
 
     For code that draws figures on its own, such as :mod:`idebook.widgets`, without changing the
     global style of the notebook that uses it.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Use as ``with style_context(): ...``.
     """
     return mpl.rc_context(_RC)
 
@@ -186,8 +196,23 @@ def overlay(
 def k_axis(ax: Axes, ylabel: str | None = None, *, log: bool = False) -> Axes:
     """Label the x-axis as iterations, ``k-iterations (t/α)``, as in the paper's figures.
 
-    ``ylabel`` (optional) labels the y-axis; ``log=True`` makes the x-axis logarithmic.
-    Returns ``ax`` so calls can be chained.
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    ylabel : str, optional
+        Label of the y-axis.
+    log : bool
+        A logarithmic x-axis.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax``, so that calls can be chained.
+
+    References
+    ----------
+    Heredia (2024), the figures of Section 5 (k-iterations on the x-axis, t = alpha k).
     """
     ax.set_xlabel(r"$k$-iterations ($t/\alpha$)")
     if ylabel is not None:
@@ -198,7 +223,18 @@ def k_axis(ax: Axes, ylabel: str | None = None, *, log: bool = False) -> Axes:
 
 
 def t_axis(ax: Axes, ylabel: str | None = None) -> Axes:
-    """Label the x-axis as continuous time ``t = αk``. Returns ``ax``."""
+    """Label the x-axis as continuous time ``t = αk`` (Assumption 1).
+
+    Parameters
+    ----------
+    ax, ylabel
+        The axes and the y-axis label, as in :func:`k_axis`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``ax`` itself.
+    """
     ax.set_xlabel(r"time $t = \alpha k$")
     if ylabel is not None:
         ax.set_ylabel(ylabel)
@@ -206,7 +242,15 @@ def t_axis(ax: Axes, ylabel: str | None = None) -> Axes:
 
 
 def legend_outside(ax: Axes, handles: Sequence[Line2D] | None = None) -> None:
-    """Put the legend to the right of the axes (for figures with many curves)."""
+    """Put the legend to the right of the axes (for figures with many curves).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    handles : sequence of matplotlib.lines.Line2D, optional
+        The entries; by default those of the axes.
+    """
     if handles is None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     else:

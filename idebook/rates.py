@@ -36,7 +36,21 @@ __all__ = ["RateFit", "adagrad_bound", "adagrad_quadratic_bound", "adam_frozen_r
 
 @dataclass(frozen=True)
 class RateFit:
-    """Least-squares fit log(distance) = -rate * t + intercept on ``n`` samples."""
+    """Least-squares fit log(distance) = -rate * t + intercept on ``n`` samples.
+
+    Attributes
+    ----------
+    rate : float
+        The fitted exponential rate r.
+    intercept : float
+        The intercept c of the fitted line.
+    r2 : float
+        Coefficient of determination of the fit of the logarithms.
+    n : int
+        Number of samples used.
+    window : tuple of float
+        The time window (t_lo, t_hi) of the fit.
+    """
 
     rate: float
     intercept: float
@@ -61,12 +75,27 @@ def _series(t, distance) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_rate(t, distance, window: tuple[float, float] | None = None) -> RateFit:
-    """Fit log(distance) = -rate * t + c by least squares on ``window`` = (t_lo, t_hi).
+    """Fit log(distance) = -rate * t + c by least squares on a time window.
 
-    ``distance`` is ||theta(t) - theta*|| (a 1-D array, or a 2-D array of differences whose
-    row norms are taken). All samples with t_lo <= t <= t_hi are used (all of them when
-    ``window`` is None); they must be > 0. Returns a :class:`RateFit` with the rate, the
-    intercept and the coefficient of determination R^2 of the fit of the logarithms.
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Strictly increasing, finite times.
+    distance : numpy.ndarray
+        ||theta(t) - theta*|| (1-D), or differences (2-D) whose row norms are taken.
+    window : tuple of float, optional
+        (t_lo, t_hi); all samples with t_lo <= t <= t_hi are used (all of them when None). They
+        must be > 0.
+
+    Returns
+    -------
+    RateFit
+
+    Raises
+    ------
+    ValueError
+        Mismatched or non-finite series, a window with fewer than 3 samples, or a zero distance
+        in it.
     """
     t, d = _series(t, distance)
     lo, hi = (t[0], t[-1]) if window is None else (float(window[0]), float(window[1]))
@@ -88,9 +117,25 @@ def fit_rate(t, distance, window: tuple[float, float] | None = None) -> RateFit:
 
 
 def level_window(t, distance, upper: float, lower: float) -> tuple[float, float]:
-    """The time window from the last time the distance is >= ``upper`` to the first time it is
-    <= ``lower`` (upper > lower > 0): the stretch over which it falls from one level to the
-    other. Raises ValueError if the distance never gets below ``lower``."""
+    """The stretch over which the distance falls from ``upper`` to ``lower``.
+
+    Parameters
+    ----------
+    t, distance
+        As in :func:`fit_rate`.
+    upper, lower : float
+        The levels, upper > lower > 0.
+
+    Returns
+    -------
+    tuple of float
+        (last time the distance is >= upper, first time it is <= lower).
+
+    Raises
+    ------
+    ValueError
+        Bad levels, or a distance that never gets below ``lower``.
+    """
     t, d = _series(t, distance)
     if not (upper > lower > 0):
         raise ValueError(f"need upper > lower > 0, got upper={upper!r}, lower={lower!r}")
@@ -106,9 +151,26 @@ def level_window(t, distance, upper: float, lower: float) -> tuple[float, float]
 def local_rate(t, distance, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Rates -d log(distance)/dt over sliding windows of duration ``width``.
 
-    Returns (t_mid, rate) with rate = -(log d(t + width) - log d(t)) / width at the sample
-    times t for which t + width is also a sample time (the grid is taken as uniform, as for
-    the runs of this package) and both distances are > 0.
+    The rate is -(log d(t + width) - log d(t)) / width at the sample times t for which t + width
+    is also a sample time (the grid is taken as uniform, as for the runs of this package) and
+    both distances are > 0.
+
+    Parameters
+    ----------
+    t, distance
+        As in :func:`fit_rate`.
+    width : float
+        The window's duration, between one step and the whole run.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (t_mid, rate): the windows' midpoints and rates.
+
+    Raises
+    ------
+    ValueError
+        A bad series or width.
     """
     t, d = _series(t, distance)
     if not width > 0:
@@ -125,8 +187,18 @@ def local_rate(t, distance, width: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def envelope(t, distance) -> tuple[np.ndarray, np.ndarray]:
-    """The local maxima of ``|distance|`` (a sample larger than both neighbours), for runs that
-    oscillate around the minimiser; the first sample is kept as well."""
+    """The local maxima of ``|distance|``, for runs that oscillate around the minimiser.
+
+    Parameters
+    ----------
+    t, distance
+        As in :func:`fit_rate`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (t, ``|distance|``) at the samples larger than both neighbours, and at the first sample.
+    """
     t, d = _series(t, distance)
     d = np.abs(d)
     peak = np.zeros(d.size, dtype=bool)
@@ -141,10 +213,28 @@ def fit_decay(t, distance, upper: float, lower: float, min_peaks: int = 3,
 
     If the distance has no local maximum once the stretch has started, it is fitted directly.
     If it oscillates (it may then reach ``lower`` at a zero crossing), the fit goes through its
-    :func:`envelope`, the amplitude of the oscillation, over the stretch where the envelope
-    falls from ``upper`` to ``lower``; that needs at least ``min_peaks`` maxima, otherwise a
-    ValueError asks for a longer stretch (with ``strict=False`` the distance itself is fitted
-    instead; check R^2). Returns (fit, used_envelope).
+    :func:`envelope`, the amplitude of the oscillation, over the stretch where the envelope falls
+    from ``upper`` to ``lower``.
+
+    Parameters
+    ----------
+    t, distance, upper, lower
+        As in :func:`level_window`.
+    min_peaks : int
+        Maxima the envelope needs on its stretch.
+    strict : bool
+        False fits the distance itself when the envelope has too few maxima (check R^2).
+
+    Returns
+    -------
+    tuple
+        (RateFit, whether the envelope was used).
+
+    Raises
+    ------
+    ValueError
+        As in :func:`level_window`, or (``strict``) an oscillation with fewer than ``min_peaks``
+        maxima: widen the stretch.
     """
     t, d = _series(t, distance)
     d = np.abs(d)
@@ -173,16 +263,62 @@ def fit_decay(t, distance, upper: float, lower: float, min_peaks: int = 3,
 def rmsprop_bound(mu: float, L: float, delta: float, eps: float = 1e-8) -> float:
     """mu / (sqrt(2 L Delta) + eps): a rate RMSProp's model provably beats (any beta).
 
-    Pass mu = the strong-convexity constant for a rate of ||theta - theta*||, or 2 mu_PL for a
-    rate of f - f* under the PL inequality ||g||^2 >= 2 mu_PL (f - f*).
+    Parameters
+    ----------
+    mu : float
+        The strong-convexity constant, for a rate of ||theta - theta*||; or 2 mu_PL for a rate
+        of f - f* under the PL inequality ||g||^2 >= 2 mu_PL (f - f*).
+    L : float
+        The gradient's Lipschitz constant.
+    delta : float
+        Delta = f(theta_0) - f*.
+    eps : float
+        The model's epsilon.
+
+    Returns
+    -------
+    float
+        The rate, in units of 1/t.
+
+    Raises
+    ------
+    ValueError
+        mu, L or delta not finite and > 0.
+
+    References
+    ----------
+    Heredia (2024), Proposition 2 (the model); the bound v <= sup ||g||^2 <= 2 L Delta.
     """
     _positive(mu=mu, L=L, delta=delta)
     return mu / (math.sqrt(2.0 * L * delta) + eps)
 
 
 def adagrad_bound(mu: float, alpha: float, delta: float, eps: float = 1e-8) -> float:
-    """mu / (S + eps), S = Delta/alpha + sqrt(Delta eps/alpha) >= sqrt(G_inf): AdaGrad's model,
-    any objective (mu as in :func:`rmsprop_bound`)."""
+    """mu / (S + eps) with S = Delta/alpha + sqrt(Delta eps/alpha) >= sqrt(G_inf): AdaGrad's model.
+
+    Valid for any objective.
+
+    Parameters
+    ----------
+    mu, delta, eps
+        As in :func:`rmsprop_bound`.
+    alpha : float
+        Learning rate, which sets AdaGrad's kernel 1/alpha.
+
+    Returns
+    -------
+    float
+        A rate the model provably beats.
+
+    Raises
+    ------
+    ValueError
+        One of mu, alpha, delta is not a finite number > 0.
+
+    References
+    ----------
+    Heredia (2024), Proposition 1, and the bound on sqrt(G_inf) in the chapter "Convergence".
+    """
     _positive(mu=mu, alpha=alpha, delta=delta)
     s = delta / alpha + math.sqrt(delta * eps / alpha)
     return mu / (s + eps)
@@ -190,10 +326,36 @@ def adagrad_bound(mu: float, alpha: float, delta: float, eps: float = 1e-8) -> f
 
 def adagrad_quadratic_bound(mu: float, L: float, alpha: float, g0: float, x0: float,
                             eps: float = 1e-8) -> float:
-    """mu / (S + eps), S = ||g_0|| + L ||x_0||^2 / (4 alpha) (+ the eps term) >= sqrt(G_inf):
+    """mu / (S + eps) with S = ||g_0|| + L ||x_0||^2 / (4 alpha) (+ the eps term) >= sqrt(G_inf).
+
     AdaGrad's model on a convex quadratic, where ||g|| is non-increasing along the flow.
 
-    ``g0`` = ||grad f(theta_0)||, ``x0`` = ||theta_0 - theta*||.
+    Parameters
+    ----------
+    mu, L : float
+        Strong convexity and smoothness constants.
+    alpha : float
+        Learning rate.
+    g0 : float
+        ||grad f(theta_0)||.
+    x0 : float
+        ||theta_0 - theta*||.
+    eps : float
+        The model's epsilon (its log term is included in S).
+
+    Returns
+    -------
+    float
+        A rate the quadratic case provably beats.
+
+    Raises
+    ------
+    ValueError
+        An argument not finite and > 0.
+
+    References
+    ----------
+    Heredia (2024), Proposition 1.
     """
     _positive(mu=mu, L=L, alpha=alpha, g0=g0, x0=x0)
     s = g0 + L * x0**2 / (4.0 * alpha)
@@ -202,11 +364,34 @@ def adagrad_quadratic_bound(mu: float, L: float, alpha: float, g0: float, x0: fl
 
 
 def adam_frozen_rate(c1: float, s: float, curvature: float) -> float:
-    """Decay rate of x'' + c1 x' + (curvature c1 / s) x = 0: Adam's model (bias factors 1) on
-    f = (curvature/2) x^2 with sqrt(vhat) frozen at s; c1 = (1 - beta1)/alpha.
+    """Decay rate of x'' + c1 x' + (curvature c1 / s) x = 0, a heuristic for Adam's local rate.
 
-    Underdamped (c1 s < 4 curvature): the amplitude decays at c1/2; overdamped: the slow root.
-    A heuristic for the local rate, not a bound.
+    Adam's model (bias factors 1) on f = (curvature/2) x^2 with sqrt(vhat) frozen at s;
+    underdamped (c1 s < 4 curvature), the amplitude decays at c1/2; overdamped, at the slow root.
+    Not a bound.
+
+    Parameters
+    ----------
+    c1 : float
+        (1 - beta1)/alpha.
+    s : float
+        The frozen sqrt(vhat) (+ eps).
+    curvature : float
+        f''.
+
+    Returns
+    -------
+    float
+        The decay rate of the oscillation's amplitude (1/t).
+
+    Raises
+    ------
+    ValueError
+        An argument (c1, s or curvature) that is not a finite number > 0.
+
+    References
+    ----------
+    Heredia (2024), Proposition 3.
     """
     _positive(c1=c1, s=s, curvature=curvature)
     disc = c1 * c1 / 4.0 - curvature * c1 / s
@@ -214,8 +399,25 @@ def adam_frozen_rate(c1: float, s: float, curvature: float) -> float:
 
 
 def s_min(beta1: float, beta2: float) -> float:
-    """min(1, sqrt(log beta2 / log beta1)), the constant quoted for Adam in the later version
-    of the paper (0 when beta1 = 0, where log beta1 = -inf)."""
+    """min(1, sqrt(log beta2 / log beta1)), quoted for Adam in the later version of the paper.
+
+    Parameters
+    ----------
+    beta1 : float
+        In [0, 1); beta1 = 0 (log beta1 = -inf) gives 0.
+    beta2 : float
+        In (0, 1).
+
+    Returns
+    -------
+    float
+        The constant, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        A beta out of range.
+    """
     if not (0.0 <= beta1 < 1.0 and 0.0 < beta2 < 1.0):
         raise ValueError(f"need beta1 in [0, 1) and beta2 in (0, 1), got {beta1!r}, {beta2!r}")
     if beta1 == 0.0:
@@ -244,15 +446,43 @@ def _pl_value(theta: np.ndarray) -> float:
 
 
 def pl_example() -> Objective:
-    """f(theta) = theta^2 + 3 sin^2(theta): non-convex (f'' = 2 + 6 cos 2 theta < 0 where
-    cos 2 theta < -1/3), PL, with the single critical point theta* = 0, f* = 0."""
+    """f(theta) = theta^2 + 3 sin^2(theta): non-convex, PL, with the single critical point 0.
+
+    f'' = 2 + 6 cos 2 theta < 0 where cos 2 theta < -1/3; theta* = 0, f* = 0.
+
+    Returns
+    -------
+    Objective
+        One-dimensional, with a jitted gradient.
+    """
     return from_functions(_pl_value, _pl_grad, dim=1, minimizer=np.zeros(1),
                           name="theta^2 + 3 sin^2 theta")
 
 
 def pl_constant(objective: Objective, lo: float, hi: float, points: int = 20_001) -> float:
-    """min ||g||^2 / (2 (f - f*)) over a grid of [lo, hi] (1-D, f* = f(minimiser)),
-    excluding the minimiser itself: a numerical PL constant on that interval."""
+    """A numerical PL constant on [lo, hi]: min ||g||^2 / (2 (f - f*)) over a grid.
+
+    The minimiser itself is excluded (f* = f(minimiser), one dimension).
+
+    Parameters
+    ----------
+    objective : Objective
+        A 1-D objective that knows its minimiser.
+    lo, hi : float
+        The interval, lo < hi.
+    points : int
+        Grid points.
+
+    Returns
+    -------
+    float
+        mu_PL on the interval.
+
+    Raises
+    ------
+    ValueError
+        No minimiser, or hi <= lo.
+    """
     if objective.minimizer is None:
         raise ValueError("objective must know its minimiser")
     if not hi > lo:

@@ -139,18 +139,58 @@ def _oracle_grad(theta, params):
 def objective(X: np.ndarray, y: np.ndarray, loss: str = "mse", reg: float = 0.0) -> Objective:
     """The full-batch objective f of the data: ``mse_line(X, y)`` or ``logistic(X, y, reg)``.
 
-    A 1-D ``X`` is one feature (the paper's line y = theta x, Appendix B).
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Features, (N,) (one feature: the paper's line y = theta x, Appendix B) or (N, n).
+    y : numpy.ndarray
+        Targets (mse) or labels in {-1, +1} (logistic), shape (N,).
+    loss : {"mse", "logistic"}
+        The per-sample loss.
+    reg : float
+        Ridge penalty >= 0 (logistic only).
+
+    Returns
+    -------
+    Objective
+        The mean loss over the N samples.
+
+    Raises
+    ------
+    ValueError
+        An unknown loss, reg with loss="mse", mismatched or non-finite data, or bad labels.
     """
     X, y, loss, reg = _data(X, y, loss, reg)
     return mse_line(X, y) if loss == "mse" else logistic(X, y, reg)
 
 
 def batch_indices(n_samples: int, batch_size: int, steps: int, seed: int) -> np.ndarray:
-    """The batch schedule: an int64 array (steps, batch_size), row k - 1 the batch B_k of step k.
+    """The batch schedule: row k - 1 is the batch B_k of step k.
 
     Each row holds ``batch_size`` distinct indices in [0, n_samples), a uniform random sample
     without replacement, independent of the other rows. All rows come from
     ``np.random.default_rng(seed)``, so a seed always gives the same schedule.
+
+    Parameters
+    ----------
+    n_samples : int
+        N >= 1.
+    batch_size : int
+        B in [1, N].
+    steps : int
+        Number of steps >= 0.
+    seed : int
+        Seed >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array of shape (steps, batch_size).
+
+    Raises
+    ------
+    ValueError
+        An argument out of range.
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
             or n_samples < 1:
@@ -167,8 +207,26 @@ def minibatch_gradient(theta: np.ndarray | float, X: np.ndarray, y: np.ndarray,
                        indices: np.ndarray, loss: str = "mse", reg: float = 0.0) -> np.ndarray:
     """grad f_B(theta) = (1/B) sum_{i in B} grad l_i(theta) + reg theta for a batch of indices.
 
-    ``indices`` of shape (B,) gives one gradient of shape (n,); of shape (R, B), one gradient per
-    row, shape (R, n). These are the gradients :func:`minibatch_run` uses (same kernel).
+    These are the gradients :func:`minibatch_run` uses (same kernel).
+
+    Parameters
+    ----------
+    theta : float or numpy.ndarray
+        The point, of dimension n.
+    X, y, loss, reg
+        The data and loss, as in :func:`objective`.
+    indices : numpy.ndarray
+        Integer indices in [0, N), shape (B,) for one batch or (R, B) for R batches.
+
+    Returns
+    -------
+    numpy.ndarray
+        One gradient of shape (n,), or (R, n) for R batches.
+
+    Raises
+    ------
+    ValueError
+        Bad data, theta or indices.
     """
     X, y, loss, reg = _data(X, y, loss, reg)
     N, n = X.shape
@@ -195,11 +253,38 @@ def minibatch_run(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "
         m_k = a1 m_{k-1} + b1 ghat_k,   v_k = a2 v_{k-1} + b2 ||ghat_k||^2 (or ghat_k^2),
         theta_k = theta_{k-1} - alpha mhat_k / (sqrt(vhat_k) + eps),
 
-    with the batches B_k of ``batch_indices(N, batch_size, steps, seed)``. ``params`` are the
-    algorithm's own keywords (beta; beta1, beta2, weight_decay, l2; eps, per_coordinate).
-    ``batch_size`` = N is the full-batch gradient: the run is then exactly
-    ``discrete.<algorithm>(objective(X, y, loss, reg), ...)``, with no sampling. The result's
-    ``params`` also record loss, batch_size, seed and reg.
+    with the batches B_k of ``batch_indices(N, batch_size, steps, seed)``. It is run by the
+    package's one discrete recursion, which reads the model built from these arguments.
+
+    Parameters
+    ----------
+    algorithm : {"adagrad", "rmsprop", "adam"}
+    X, y, loss, reg
+        The data and loss, as in :func:`objective`.
+    theta0 : float or numpy.ndarray
+        The start.
+    alpha : float
+        Learning rate, > 0.
+    batch_size : int
+        B in [1, N]; B = N is the full-batch gradient, and the run is then exactly
+        ``discrete.<algorithm>(objective(X, y, loss, reg), ...)``, with no sampling.
+    steps : int
+        Number of steps >= 0.
+    seed : int
+        Seed of the batch schedule, >= 0.
+    **params
+        The algorithm's own keywords (beta; beta1, beta2, weight_decay, l2; eps,
+        per_coordinate).
+
+    Returns
+    -------
+    DiscreteRun
+        Its ``params`` also record loss, batch_size, seed and reg.
+
+    Raises
+    ------
+    ValueError, TypeError, DivergenceError
+        As in :func:`idebook.discrete.adagrad`.
     """
     run_algorithm = _algorithm(algorithm)
     X, y, loss, reg = _data(X, y, loss, reg)
@@ -231,21 +316,60 @@ def continuous_model(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str 
                      **params: float | bool | str) -> ContinuousRun:
     """The averaged-gradient model: Proposition 1, 2 or 3 driven by the full-batch gradient.
 
-    It is ``idebook.continuous.<algorithm>(objective(X, y, loss, reg), ...)``: the expectation
-    of ghat_k replaces ghat_k, and the noise is dropped. ``params`` are passed on (beta, beta1,
-    beta2, eps, per_coordinate, tol, ...).
+    It is ``idebook.continuous.<algorithm>(objective(X, y, loss, reg), ...)``: the expectation of
+    ghat_k replaces ghat_k, and the noise is dropped.
+
+    Parameters
+    ----------
+    algorithm : {"adagrad", "rmsprop", "adam"}
+        The model of Proposition 1, 2 or 3.
+    X, y, loss, reg
+        The data and loss, as in :func:`objective`.
+    theta0 : float or numpy.ndarray
+        theta(0).
+    alpha : float
+        Learning rate alpha > 0 (the memory's time scale).
+    t_end : float
+        Horizon, >= 0.
+    **params
+        Passed on (beta, beta1, beta2, eps, per_coordinate, tol, method, ...).
+
+    Returns
+    -------
+    ContinuousRun
+
+    Raises
+    ------
+    ValueError, TypeError, DivergenceError
+        As in :func:`idebook.continuous.adagrad`.
+
+    References
+    ----------
+    Heredia (2024), Propositions 1-3.
     """
     _algorithm(algorithm)
     solve = getattr(continuous, algorithm)
     return solve(objective(X, y, loss, reg), theta0, alpha=alpha, t_end=t_end, **params)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SeedAverage:
     """Minibatch runs of one configuration over several seeds, and their mean and spread.
 
-    ``theta`` has shape (R, K, n): run r, step k = 0..steps, coordinate. ``mean`` and ``std``
-    (sample standard deviation, ddof = 1; zero for one seed) are over the R seeds, shape (K, n).
+    Attributes
+    ----------
+    t : numpy.ndarray
+        The times alpha k, shape (K,).
+    theta : numpy.ndarray
+        Run r, step k, coordinate: shape (R, K, n).
+    mean, std : numpy.ndarray
+        Mean and sample standard deviation (ddof = 1; zero for one seed) over the R seeds,
+        shape (K, n).
+    seeds : tuple of int
+        The seeds.
+    algorithm : str
+    alpha : float
+    batch_size : int
     """
 
     t: np.ndarray
@@ -267,9 +391,23 @@ def seed_average(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "m
                  theta0: np.ndarray | float, alpha: float, batch_size: int, steps: int,
                  seeds: int | Sequence[int] = 20, reg: float = 0.0,
                  **params: float | bool) -> SeedAverage:
-    """:func:`minibatch_run` for each seed (``seeds`` = R means seeds 0, ..., R - 1).
+    """:func:`minibatch_run` for each seed, with the mean and spread of theta_k over seeds.
 
-    Returns the R trajectories with their mean E_R[theta_k] and standard deviation over seeds.
+    Parameters
+    ----------
+    algorithm, X, y, loss, theta0, alpha, batch_size, steps, reg, **params
+        As in :func:`minibatch_run`.
+    seeds : int or sequence of int
+        R (meaning seeds 0, ..., R - 1) or the seeds themselves.
+
+    Returns
+    -------
+    SeedAverage
+
+    Raises
+    ------
+    ValueError
+        As in :func:`minibatch_run`, or an empty or invalid list of seeds.
     """
     seeds = _seed_list(seeds)
     runs = [minibatch_run(algorithm, X, y, loss=loss, theta0=theta0, alpha=alpha,
@@ -277,16 +415,33 @@ def seed_average(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "m
             for s in seeds]
     theta = np.stack([r.theta for r in runs])
     std = theta.std(axis=0, ddof=1) if len(seeds) > 1 else np.zeros_like(theta[0])
-    return SeedAverage(runs[0].t, theta, theta.mean(axis=0), std, seeds, runs[0].algorithm,
-                       runs[0].alpha, runs[0].params["batch_size"])
+    return SeedAverage(t=runs[0].t, theta=theta, mean=theta.mean(axis=0), std=std, seeds=seeds,
+                       algorithm=runs[0].algorithm, alpha=runs[0].alpha,
+                       batch_size=runs[0].params["batch_size"])
 
 
 def stationary_spread(theta: np.ndarray, fraction: float = 0.5) -> float:
     """The root-mean-square fluctuation of theta_k about its own mean over the last part of a run.
 
-    ``theta`` is one trajectory (K, n) or several (R, K, n); over the last ``fraction`` of the
-    K iterates, sqrt(mean_{r, k, i} (theta_{r,k,i} - mean_k theta_{r,k,i})^2), each run about its
-    own tail mean, pooled over runs and coordinates. For n = 1 it is the pooled standard deviation.
+    Over the last ``fraction`` of the K iterates,
+    sqrt(mean_{r, k, i} (theta_{r,k,i} - mean_k theta_{r,k,i})^2), each run about its own tail
+    mean, pooled over runs and coordinates. For n = 1 it is the pooled standard deviation.
+
+    Parameters
+    ----------
+    theta : numpy.ndarray
+        One trajectory (K, n) or several (R, K, n), K >= 2.
+    fraction : float
+        The tail's share of the run, in (0, 1].
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        A wrong shape or fraction.
     """
     theta = np.asarray(theta, dtype=float)
     if theta.ndim == 2:

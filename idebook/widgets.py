@@ -69,6 +69,20 @@ def objective(name: str) -> objectives.Objective:
     ``"quadratic"`` is the paper's f = (θ - 4)², ``"regression"`` the Appendix B loss
     (:func:`idebook.objectives.mse_line` of :func:`idebook.objectives.paper_regression_data`)
     and ``"rosenbrock"`` Rosenbrock's valley :func:`idebook.objectives.rosenbrock`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`OBJECTIVES`.
+
+    Returns
+    -------
+    Objective
+
+    Raises
+    ------
+    ValueError
+        An unknown name.
     """
     if name == "quadratic":
         return objectives.quadratic()
@@ -92,7 +106,20 @@ def simulate(algorithm: str, *, objective: str | objectives.Objective = "quadrat
     ``theta0`` defaults to the objective's usual start (1 for the quadratic, 0 for the
     regression, (-1.2, 1) for Rosenbrock). Give ``steps`` or ``t_end`` (``steps`` =
     round(t_end / alpha)); the default is 300, 60 or 100 steps for AdaGrad, RMSProp and Adam.
-    ``tol`` is the accuracy asked of the continuous solver. Returns ``(discrete, continuous)``.
+    ``tol`` is the accuracy asked of the continuous solver.
+
+    Returns
+    -------
+    tuple
+        (DiscreteRun, ContinuousRun): Algorithm 1, 2 or 3 and Proposition 1, 2 or 3 over the
+        same span.
+
+    Raises
+    ------
+    ValueError
+        An unknown algorithm or objective, or a parameter out of range.
+    DivergenceError
+        One of the runs diverged.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
@@ -403,6 +430,16 @@ def panel(algorithm: str = "adam", *, objective: str = "quadratic", alpha: float
         Add drop-down menus to switch the algorithm and the objective.
     tol
         Accuracy asked of the continuous solver (looser than the chapters' 1e-8, for speed).
+
+    Returns
+    -------
+    Panel
+        The widget, drawn once; every change of a control redraws it.
+
+    Raises
+    ------
+    ValueError
+        An unknown algorithm or objective.
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")

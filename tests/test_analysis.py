@@ -12,7 +12,7 @@ from idebook.results import ContinuousRun, DiscreteRun, Trajectory
 def traj(theta):
     theta = np.asarray(theta, dtype=float)
     theta = theta.reshape(len(theta), -1)
-    return Trajectory(0.1 * np.arange(len(theta)), theta)
+    return Trajectory(t=0.1 * np.arange(len(theta)), theta=theta)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,16 +107,25 @@ def _fake_continuous(t, **states):
 
     def dense(times):
         calls.append(np.array(times))
-        return Trajectory(times, **states)
+        return Trajectory(t=times, **states)
 
-    return ContinuousRun(t, states["theta"], dense=dense), calls
+    run = ContinuousRun(t=t, theta=states["theta"], algorithm="adam", alpha=0.1, params={},
+                        method="fast", success=True, status=0, message="", nfev=0, sol=dense,
+                        iterations=0, residual=0.0, error_estimate=0.0, substeps=2)
+    return run, calls
+
+
+def _discrete(t, theta, **fields):
+    """A DiscreteRun with the given samples (the diagnostics of a completed run)."""
+    return DiscreteRun(t=t, theta=theta, params={}, success=True, status=0, message="",
+                       nfev=t.size - 1, sol=None, **fields)
 
 
 def test_gaps_values_and_times():
     t = np.array([0.0, 0.1, 0.2])
-    d = DiscreteRun(t, np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0]]),
-                    v=np.array([[0.0], [1.0], [2.0]]), m=np.zeros((3, 2)), algorithm="adam",
-                    alpha=0.1)
+    d = _discrete(t, np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0]]),
+                  v=np.array([[0.0], [1.0], [2.0]]), m=np.zeros((3, 2)), algorithm="adam",
+                  alpha=0.1)
     c, calls = _fake_continuous(t, theta=np.array([[1.0, 0.0], [2.0, 0.5], [0.0, 5.0]]),
                                 v=np.array([[0.0], [1.25], [2.0]]))
     g = analysis.gaps(d, c)
@@ -129,12 +138,12 @@ def test_gaps_values_and_times():
 
 def test_gap_table_format():
     t = np.array([0.0, 0.1, 0.2])
-    adam = DiscreteRun(t, np.array([[1.0], [2.0], [3.0]]), v=np.array([[0.0], [1.0], [2.0]]),
-                       m=np.array([[0.0], [0.5], [0.7]]), algorithm="adam", alpha=0.1)
+    adam = _discrete(t, np.array([[1.0], [2.0], [3.0]]), v=np.array([[0.0], [1.0], [2.0]]),
+                     m=np.array([[0.0], [0.5], [0.7]]), algorithm="adam", alpha=0.1)
     c_adam, _ = _fake_continuous(t, theta=np.array([[1.0], [2.0 + 1.0 / 3.0], [3.0 + 2e-4 / 3.0]]),
                                  v=np.array([[0.0], [1.0], [2.0]]))
-    ada = DiscreteRun(t, np.array([[1.0], [2.0], [3.0]]), G=np.array([[0.0], [36.0], [70.0]]),
-                      algorithm="adagrad", alpha=0.1)
+    ada = _discrete(t, np.array([[1.0], [2.0], [3.0]]), G=np.array([[0.0], [36.0], [70.0]]),
+                    algorithm="adagrad", alpha=0.1)
     c_ada, _ = _fake_continuous(t, theta=np.array([[1.0], [2.0], [3.0]]),
                                 G=np.array([[0.0], [36.5], [70.000123456]]))
     out = analysis.gap_table({"adam": (adam, c_adam), "adagrad": (ada, c_ada)})

@@ -139,7 +139,7 @@ def test_a_failed_run_is_reported_not_raised(monkeypatch):
     p = widgets.panel("adam", steps=20)
 
     def diverge(*args, **kwargs):
-        raise DivergenceError("adam: theta became non-finite at k = 3", 3)
+        raise DivergenceError("adam: theta became non-finite at k = 3", k=3)
 
     monkeypatch.setattr(widgets, "simulate", diverge)
     last = p.set(alpha=0.3)

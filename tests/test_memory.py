@@ -9,6 +9,7 @@ import pytest
 from scipy import integrate
 
 from idebook import memory, objectives
+from idebook.model import build
 
 
 @pytest.mark.parametrize("alpha", [0.1, 0.01, 1.0])
@@ -99,11 +100,11 @@ def test_memory_ode_green_function():
     np.testing.assert_allclose(dM, c - d * M, rtol=1e-7)
 
 
-def test_spec_coefficients():
+def test_model_coefficients():
     f = objectives.quadratic()
-    ada = memory.Spec("adagrad", f, np.array([1.0]), alpha=0.1)
-    rms = memory.Spec("rmsprop", f, np.array([1.0]), alpha=0.1, beta2=0.9)
-    adam = memory.Spec("adam", f, np.array([1.0]), alpha=0.01, beta1=0.9, beta2=0.999)
+    ada = build("adagrad", f, 1.0, alpha=0.1)
+    rms = build("rmsprop", f, 1.0, alpha=0.1, beta=0.9)
+    adam = build("adam", f, 1.0, alpha=0.01, beta1=0.9, beta2=0.999)
     assert ada.c2 == pytest.approx(10.0) and ada.d2 == 0.0 and ada.memory_name == "G"
     assert rms.c2 == pytest.approx(1.0) and rms.d2 == pytest.approx(1.0)
     assert rms.memory_name == "v"

@@ -14,6 +14,7 @@ import sympy as sp
 import idebook
 from idebook import modified
 from idebook.analysis import gaps, observed_order
+from idebook.model import build
 
 F = idebook.objectives.quadratic()  # f = (theta - 4)^2
 ALPHAS = np.array([0.04, 0.02, 0.01])
@@ -145,11 +146,11 @@ def test_half_step_fields_match_the_symbolic_expansion(algorithm, bias, state):
 
 def _field(algorithm, alpha, kw):
     """The right-hand side ode_model would integrate (the same private constructor)."""
-    hv = modified.hessian_vector(F)
-    b1 = kw.get("beta1", 0.0)
-    b2 = kw.get("beta2", kw.get("beta", 1.0))
-    return modified._FIELDS[algorithm](F, alpha, b1, b2, kw["eps"], False, 1, True, "paper",
-                                       kw.get("bias", True), hv, 1)
+    model = build(algorithm, F, 1.0, alpha=alpha, beta=kw.get("beta", 0.9),
+                  beta1=kw.get("beta1", 0.9), beta2=kw.get("beta2", 0.999), eps=kw["eps"],
+                  bias=kw.get("bias", True))
+    form = modified._Form(order=1, shift=True, decay="paper", regime="scaled")
+    return modified._FIELDS[algorithm](model, form, modified.hessian_vector(F))
 
 
 def test_symbolic_gradient_descent_is_barrett_dherin():
