@@ -61,6 +61,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from . import _validation as check
+from ._extras import missing_extra
 from .objectives import Objective, _quadratic_grad, as_objective
 from .results import ContinuousRun, DiscreteRun, Trajectory
 
@@ -408,7 +409,10 @@ def symbolic_modified(algorithm: str, bias: bool = False) -> dict:
     symbols (``theta``, ``m``, ``v``, ``t``, ``alpha``, ``c``, ``c1``, ``c2``, ``eps``, ``f``),
     the state list ``y`` and the sympy column vectors ``Phi``, ``Phi0``, ``Phi1``, ``F0``, ``F1``.
     """
-    import sympy as sp
+    try:
+        import sympy as sp
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, "idebook.modified.symbolic_modified") from error
 
     algorithm = _algorithm(algorithm)
     if algorithm not in ORDER_ONE:
