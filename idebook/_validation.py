@@ -35,13 +35,20 @@ def unit_interval(name: str, value: float) -> float:
     return value
 
 
-def count(name: str, value: int) -> int:
-    """Return ``value`` if it is an integer >= 0 (a number of steps)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+def count(name: str, value: int, minimum: int = 0) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum`` (a number of steps, panels...).
+
+    ``True``/``False`` and integral floats such as ``2.0`` are not integers here.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def function(name: str, value: object) -> None:
+    """Check that ``value`` (a user-supplied function) is callable."""
+    if not callable(value):
+        raise ValueError(f"{name} must be callable, got {type(value).__name__}")
 
 
 def theta0_vector(theta0: float | np.ndarray, dim: int | None) -> np.ndarray:

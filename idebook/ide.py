@@ -7,13 +7,10 @@ r"""High-order solver for integro-differential equations of the Gelmi–Jorquera
     y'(x) = c(x, y(x)) + d(x) \int_{a(x)}^{b(x)} k(x, s)\, F(y(s))\, ds,
     \qquad x \in [x_0, x_N], \quad y(x_0) = y_0,
 
-for real or complex, scalar or vector :math:`y`, with the arguments and conventions of the
-``idesolver`` package (Karpel). It is not a drop-in replacement: idesolver is a class,
-``IDESolver(x, y_0, c, d, k, f, lower_bound, upper_bound, ...).solve()``, whose attributes
-``y``, ``global_error`` and ``iteration`` are filled by ``solve()``; here one function call,
-``solve_ide(x, y_0, c, d, k, f, lower_bound, upper_bound, ...)``, returns an
-:class:`IDEResult` with the same names (``iteration`` is an alias of ``iterations``). The other
-differences are listed at the end of this docstring.
+for real or complex, scalar or vector :math:`y`. It takes the arguments of the ``idesolver``
+package (Karpel) under the same names and in the same order, but it is a function returning an
+:class:`IDEResult` where idesolver is a class, so switching changes the call and the names of
+the results; see "From idesolver" below.
 
 Algorithm (Gelmi & Jorquera 2014, "IDSOLVER", Comput. Phys. Commun. 185:392)
 ----------------------------------------------------------------------------
@@ -92,17 +89,41 @@ integral term) all return ``success=False`` with a message and emit a
 :class:`ConvergenceWarning`; nothing is raised. The returned ``y`` then holds the converged past,
 the failing window's last iterate and nan after it. Invalid arguments raise :class:`ValueError`.
 
-Differences from idesolver
---------------------------
-No ``None`` defaults for ``c, d, k, f`` and the bounds; ``y`` has shape ``(len(x), n)`` for vector
-problems (idesolver: ``(n, len(x))``); the global error is the sup-norm above (idesolver: a
-2-norm over its grid points, which grows with the grid size); a complex problem is detected from
-``y_0`` *or* complex values of ``c``, ``d``, ``k``, ``f`` at the initial point; the
-solver-internal options (``ode_method``, ``int_atol``, ``interpolation_kind``...) do not apply.
+From idesolver
+--------------
+idesolver solves in two steps, ``solver = IDESolver(x, y_0, c, d, k, f, lower_bound,
+upper_bound, **options)`` then ``y = solver.solve()``, and keeps its results on ``solver``.
+Here one call takes the same eight arguments in the same order, ``res = solve_ide(x, y_0, c, d,
+k, f, lower_bound, upper_bound, **options)``, and returns them in ``res``:
+
+* ``solver.solve()``, ``solver.y`` -> ``res.y``. For a vector problem idesolver's ``y`` has
+  shape ``(n, len(x))`` and ``res.y`` has shape ``(len(x), n)``: ``solver.y`` is ``res.y.T``.
+* ``solver.global_error`` -> ``res.global_error``, a different norm: here the sup-norm above,
+  in idesolver the 2-norm over its points ``x`` (which grows with ``len(x)``).
+* ``solver.iteration`` -> ``res.iterations``, counted differently: idesolver counts from 0 after
+  its first solve with the integral term, ``res.iterations`` counts every such solve (so it is
+  idesolver's count + 1 for one window on one mesh), and the most of any window, summed over
+  meshes.
+* Options with the same name and meaning: ``global_error_tolerance`` (default ``1e-10`` here,
+  ``1e-6`` in idesolver), ``max_iterations`` (default 200 here; idesolver's ``None``, no limit,
+  is not accepted) and ``smoothing_factor`` (here in ``[0, 1)``, in idesolver ``(0, 1)``).
+* ``c, d, k, f`` and the bounds are required here; idesolver's defaults for ``None`` are
+  ``c = 0``, ``d = 1``, ``k = 1``, ``F = 0``, ``lower_bound = x[0]``, ``upper_bound = x[-1]``.
+  ``c`` is called as ``c(x, y)`` by both.
+* idesolver's options of its discretisation (``ode_method``, ``ode_atol``, ``ode_rtol``,
+  ``int_atol``, ``int_rtol``, ``interpolation_kind``) have no counterpart; the accuracy here is
+  set by ``global_error_tolerance``, ``resolution_tolerance``, ``nodes_per_panel`` and
+  ``n_panels``. ``store_intermediate_y``, ``global_error_function`` and ``solve(callback)``
+  have no counterpart either.
+* Failures: idesolver warns ``IDEConvergenceWarning`` and returns; here
+  :class:`ConvergenceWarning` is emitted and ``res.success`` is False (see Failures).
+  Invalid arguments raise :class:`ValueError`, where idesolver raises ``InvalidParameter``.
+  A complex problem is detected from ``y_0`` *or* complex values of ``c``, ``d``, ``k``, ``f`` at
+  the initial point; idesolver needs a complex ``y_0`` and raises
+  ``UnexpectedlyComplexValuedIDE`` otherwise.
 """
 
 import functools
-import operator
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +133,7 @@ import numpy as np
 from numba.extending import is_jitted
 from numpy.polynomial import legendre
 
+from . import _validation as check
 from .results import ConvergenceWarning
 
 __all__ = ["ConvergenceWarning", "IDEResult", "PanelSolution", "solve_ide"]
@@ -613,17 +635,21 @@ _KERNEL_NUMBA = _make_kernel(jit=True)
 
 
 def _bound_values(name: str, bound: Callable, nodes: np.ndarray) -> np.ndarray:
+    """``bound(x_i)`` at every node, checked to be real and in ``[x[0], x[-1]]``."""
     values = np.array([bound(xi) for xi in nodes])
-    if np.iscomplexobj(values) and not np.any(values.imag):
-        values = values.real
     a, b = nodes[0], nodes[-1]
-    slack = 1e-12 * max(1.0, abs(a), abs(b))
-    bad = ~(np.isfinite(values) & (values >= a - slack) & (values <= b + slack))
-    if values.shape != nodes.shape or np.iscomplexobj(values) or bad.any():
-        i = int(np.argmax(bad)) if values.shape == nodes.shape else 0
+    if values.shape == nodes.shape and values.dtype.kind in "iufc":
+        slack = 1e-12 * max(1.0, abs(a), abs(b))
+        real = values.real
+        bad = (values.imag != 0) | ~(np.isfinite(real) & (real >= a - slack)
+                                     & (real <= b + slack))
+    else:  # not one real number per node
+        bad = np.ones(nodes.shape, bool)
+    if bad.any():
+        i = int(np.argmax(bad))
         raise ValueError(f"{name}(x) must return real numbers in [x[0], x[-1]] = [{a:g}, {b:g}], "
                          f"got {values.flat[i]} at x = {nodes[i]:g}")
-    return np.clip(values, a, b)
+    return np.clip(values.real, a, b)
 
 
 def _d_matrices(d: Callable, nodes: np.ndarray, n: int, dtype) -> np.ndarray:
@@ -690,20 +716,255 @@ def _unresolved_panels(y_nodes: np.ndarray, ref: _Reference, tolerance: float) -
     return tail > tolerance * max(1.0, float(np.abs(y_nodes).max()))
 
 
-def _check_callable(**functions: object) -> None:
-    for name, fn in functions.items():
-        if not callable(fn):
-            raise ValueError(f"{name} must be callable, got {type(fn).__name__}")
+@dataclass(frozen=True)
+class _Options:
+    """The numerical options of :func:`solve_ide`, checked."""
+
+    tolerance: float  # global_error_tolerance
+    max_iterations: int
+    smoothing: float  # smoothing_factor
+    p: int  # nodes_per_panel
+    n_panels: int
+    max_panels: int
+    resolution_tolerance: float
 
 
-def _positive_int(name: str, value: object, minimum: int) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {number}")
-    return number
+def _options(global_error_tolerance: float, max_iterations: int, smoothing_factor: float,
+             nodes_per_panel: int, n_panels: int, max_panels: int,
+             resolution_tolerance: float | None) -> _Options:
+    """Check the options (ValueError naming the parameter and its allowed range)."""
+    tolerance = check.positive("global_error_tolerance", global_error_tolerance)
+    n_panels = check.count("n_panels", n_panels, minimum=1)
+    return _Options(
+        tolerance=tolerance,
+        max_iterations=check.count("max_iterations", max_iterations, minimum=1),
+        smoothing=check.unit_interval("smoothing_factor", smoothing_factor),
+        p=check.count("nodes_per_panel", nodes_per_panel, minimum=3),
+        n_panels=n_panels,
+        max_panels=check.count("max_panels", max_panels, minimum=n_panels),
+        resolution_tolerance=(tolerance if resolution_tolerance is None else
+                              check.positive("resolution_tolerance", resolution_tolerance)),
+    )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The IDE, checked: output grid, y_0 as an (n,) array of the solve's dtype, functions."""
+
+    x: np.ndarray
+    y_0: np.ndarray
+    scalar: bool  # y_0 was a scalar: y is returned with shape (len(x),)
+    c: Callable
+    d: Callable
+    k: Callable
+    f: Callable
+    lower_bound: Callable
+    upper_bound: Callable
+
+    @property
+    def n(self) -> int:
+        return self.y_0.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.y_0.dtype
+
+
+def _grid(x: np.ndarray) -> np.ndarray:
+    """``x`` as a float array if it is a finite, strictly increasing 1-D array of >= 2 reals."""
+    array = np.asarray(x)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"x must be a 1-D array of real numbers, got dtype {array.dtype}")
+    if array.ndim != 1 or array.size < 2:
+        raise ValueError(f"x must be a 1-D array with at least 2 points, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("x must contain only finite values")
+    if not np.all(np.diff(array) > 0):
+        raise ValueError("x must be strictly increasing")
+    return array.astype(float)
+
+
+def _initial_value(y_0: complex | np.ndarray) -> np.ndarray:
+    """``y_0`` as an array if it is a finite number or non-empty 1-D array of numbers."""
+    array = np.asarray(y_0)
+    if array.ndim > 1 or array.size == 0 or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(f"y_0 must be a number or a non-empty 1-D array, got {array!r}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"y_0 must be finite, got {array}")
+    return array
+
+
+def _solution_dtype(x_0: float, y_0: np.ndarray, c: Callable, d: Callable, k: Callable,
+                    f: Callable) -> np.dtype:
+    """complex128 if y_0 or a value of c, d, k, f at the initial point is complex, else float64.
+
+    Checks on the way that ``c(x, y)`` and ``f(y)`` return the shape of ``y_0``, ``k(x, s)`` a
+    scalar, and all four numbers.
+    """
+    values = {"c(x, y)": np.asarray(c(x_0, y_0[()])), "f(y)": np.asarray(f(y_0[()]))}
+    for call, value in values.items():
+        if value.size != y_0.size or value.ndim > 1:
+            raise ValueError(f"{call} must return the shape of y_0 {y_0.shape}, "
+                             f"got {value.shape}")
+    values["k(x, s)"] = np.asarray(k(x_0, x_0))
+    if values["k(x, s)"].size != 1:
+        raise ValueError(f"k(x, s) must return a scalar, got shape {values['k(x, s)'].shape}")
+    values["d(x)"] = np.asarray(d(x_0))
+    for call, value in values.items():
+        if value.dtype.kind not in "biufc":
+            raise ValueError(f"{call} must return real or complex numbers, got {value!r}")
+    complex_ = any(value.dtype.kind == "c" for value in (y_0, *values.values()))
+    return np.dtype(np.complex128 if complex_ else np.float64)
+
+
+def _problem(x: np.ndarray, y_0: complex | np.ndarray, c: Callable, d: Callable, k: Callable,
+             f: Callable, lower_bound: Callable, upper_bound: Callable) -> _Problem:
+    """Check the IDE's data and probe the functions once at the initial point."""
+    x, y_0 = _grid(x), _initial_value(y_0)
+    functions = dict(c=c, d=d, k=k, f=f, lower_bound=lower_bound, upper_bound=upper_bound)
+    for name, function in functions.items():
+        check.function(name, function)
+    dtype = _solution_dtype(x[0], y_0, c, d, k, f)
+    return _Problem(x, y_0.astype(dtype).reshape(y_0.size), y_0.ndim == 0, **functions)
+
+
+@dataclass(frozen=True)
+class _Calls:
+    """How the iteration calls the user functions: its kernel and the evaluators of c, f, k."""
+
+    kernel: Callable
+    eval_c: Callable
+    eval_f: Callable
+    eval_k: Callable
+
+
+def _calls(problem: _Problem, ref: _Reference, first_panel: np.ndarray) -> _Calls:
+    """The compiled kernel with pointwise calls if c, k and f are all numba dispatchers; else the
+    Python kernel, calling each function on whole arrays where that reproduces pointwise calls
+    on the nodes of ``first_panel`` (two edges).
+    """
+    c_pointwise = _c_pointwise_scalar if problem.scalar else _c_pointwise_vector
+    f_pointwise = _f_pointwise_scalar if problem.scalar else _f_pointwise_vector
+    if all(is_jitted(fn) for fn in (problem.c, problem.k, problem.f)):
+        return _Calls(_KERNEL_NUMBA, *(_JITTED[fn] for fn in (c_pointwise, f_pointwise,
+                                                               _c_pointwise_scalar)))
+    y_0, dtype = problem.y_0, problem.dtype
+    xs = _mesh_nodes(first_panel, ref)
+    ys = y_0 + 1e-6 * np.arange(1, ref.t.size + 1)[:, None] * (1.0 + np.abs(y_0))
+    c_vectorised = _c_vectorised_scalar if problem.scalar else _c_vectorised_vector
+    f_vectorised = _f_vectorised_scalar if problem.scalar else _f_vectorised_vector
+    return _Calls(
+        _KERNEL_PYTHON,
+        _choose_evaluator(problem.c, c_pointwise, c_vectorised, xs, ys, dtype),
+        _choose_evaluator(problem.f, f_pointwise, f_vectorised, xs, ys, dtype),
+        _choose_evaluator(problem.k, _c_pointwise_scalar, _c_vectorised_scalar, xs,
+                          xs[::-1, None], dtype),
+    )
+
+
+@dataclass(frozen=True)
+class _Mesh:
+    """Panels of Lobatto nodes with everything the iteration needs on them."""
+
+    ref: _Reference
+    edges: np.ndarray
+    nodes: np.ndarray
+    weights: np.ndarray  # the Nyström matrix W
+    d_matrices: np.ndarray  # d(x_i) as (n, n) matrices
+    windows: np.ndarray  # last node of each window
+
+
+def _mesh(problem: _Problem, calls: _Calls, ref: _Reference, edges: np.ndarray) -> _Mesh:
+    """Lobatto nodes on the panels ``edges``, the Nyström matrix of the integral on them, d at
+    the nodes and the windows of the iteration.
+    """
+    nodes = _mesh_nodes(edges, ref)
+    lower = _bound_values("lower_bound", problem.lower_bound, nodes)
+    upper = _bound_values("upper_bound", problem.upper_bound, nodes)
+    weights = _nystrom_weights(calls.eval_k, problem.k, edges, nodes, lower, upper, ref,
+                               problem.dtype)
+    return _Mesh(ref, edges, nodes, weights, _d_matrices(problem.d, nodes, problem.n,
+                                                         problem.dtype),
+                 _window_ends(weights, ref.t.size))
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    """What the fixed-point iteration returned on one mesh (see ``fixed_point``)."""
+
+    y_nodes: np.ndarray  # (N, n)
+    iterations: int  # most iterations of a window
+    error: float  # largest final window error, or the failing window's error
+    status: int
+    bad: int  # first bad node, or -1
+
+
+def _iterate(problem: _Problem, options: _Options, calls: _Calls, mesh: _Mesh,
+             guess: np.ndarray | None) -> _Sweep:
+    """Gelmi–Jorquera iteration on ``mesh``, started from ``guess`` (node values) or, if None,
+    from y^(0), the solution of the ODE without the integral term.
+    """
+    have_guess = guess is not None
+    if guess is None:
+        guess = np.ascontiguousarray(np.broadcast_to(problem.y_0, (mesh.nodes.size, problem.n)),
+                                     problem.dtype)
+    ref, dtype = mesh.ref, problem.dtype
+    return _Sweep(*calls.kernel(
+        calls.eval_c, problem.c, calls.eval_f, problem.f, mesh.nodes, ref.a_rows.astype(dtype),
+        ref.a_block.astype(dtype), mesh.weights, mesh.d_matrices, problem.y_0, guess, have_guess,
+        mesh.windows, options.tolerance, options.max_iterations, options.smoothing))
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The final mesh and iteration, the iterations summed over meshes, and the verdict."""
+
+    mesh: _Mesh
+    sweep: _Sweep
+    iterations: int
+    success: bool
+    message: str
+
+
+def _solve_on_adapted_mesh(problem: _Problem, options: _Options) -> _Outcome:
+    """Iterate on a mesh of equal panels; halve a one-panel window whose iteration diverges, or
+    else the panels that do not resolve the converged solution, and iterate again, until every
+    panel is resolved or the iteration fails.
+    """
+    ref = _reference(options.p)
+    edges = np.linspace(problem.x[0], problem.x[-1], options.n_panels + 1)
+    calls = _calls(problem, ref, edges[:2])
+    guess, total, halvings = None, 0, 0
+    while True:
+        mesh = _mesh(problem, calls, ref, edges)
+        sweep = _iterate(problem, options, calls, mesh, guess)
+        total += sweep.iterations
+        if (sweep.status == _DIVERGED and sweep.bad + options.p - 1 in mesh.windows
+                and edges.size <= options.max_panels and halvings < _MAX_WINDOW_HALVINGS):
+            # a one-panel (Volterra-type) window: halving it shortens the iteration's window
+            halvings += 1
+            panel = sweep.bad // (options.p - 1)
+            edges = np.insert(edges, panel + 1, edges[panel : panel + 2].mean())
+            guess = None
+            continue
+        if sweep.status != _CONVERGED:
+            return _Outcome(mesh, sweep, total, False, _failure_message(
+                sweep.status, mesh.nodes, sweep.bad, edges, sweep.error, options.tolerance,
+                options.max_iterations))
+        unresolved = _unresolved_panels(sweep.y_nodes, ref, options.resolution_tolerance)
+        if not unresolved.any():
+            return _Outcome(mesh, sweep, total, True, (
+                f"converged: global_error {sweep.error:.2e} <= {options.tolerance:g} "
+                f"on {edges.size - 1} panels of {options.p} nodes"))
+        if edges.size - 1 + unresolved.sum() > options.max_panels:
+            return _Outcome(mesh, sweep, total, False, (
+                f"mesh refinement stopped by max_panels={options.max_panels}: "
+                f"{unresolved.sum()} of {edges.size - 1} panels not resolved to "
+                f"resolution_tolerance {options.resolution_tolerance:g}"))
+        # halve the unresolved panels and restart from the interpolated solution
+        edges = np.sort(np.concatenate((edges, 0.5 * (edges[:-1] + edges[1:])[unresolved])))
+        guess = _interpolate(mesh.edges, sweep.y_nodes, ref,
+                             _mesh_nodes(edges, ref)).astype(problem.dtype)
 
 
 def _failure_message(status: int, nodes, bad: int, edges, error: float, tolerance: float,
@@ -724,6 +985,25 @@ def _failure_message(status: int, nodes, bad: int, edges, error: float, toleranc
     return (f"collocation (Newton) step did not converge on panel "
             f"[{edges[panel]:.6g}, {edges[panel + 1]:.6g}]: c(x, y) too nonlinear for the "
             "panel width; try a larger n_panels")
+
+
+def _result(problem: _Problem, outcome: _Outcome) -> IDEResult:
+    """The solution at the requested ``x`` (interpolating the panel polynomials) and at the
+    nodes, with the diagnostics; scalar problems get 1-D ``y`` and ``y_nodes``.
+    """
+    mesh, y_nodes = outcome.mesh, outcome.sweep.y_nodes
+    y = _interpolate(mesh.edges, y_nodes, mesh.ref, problem.x)
+    return IDEResult(
+        x=problem.x,
+        y=y[:, 0] if problem.scalar else y,
+        success=outcome.success,
+        message=outcome.message,
+        iterations=int(outcome.iterations),
+        global_error=float(outcome.sweep.error),
+        x_nodes=mesh.nodes,
+        y_nodes=y_nodes[:, 0] if problem.scalar else y_nodes,
+        panel_edges=mesh.edges,
+    )
 
 
 def solve_ide(
@@ -756,136 +1036,22 @@ def solve_ide(
     c, d, k, f : ``c(x, y)`` and ``f(y)`` return the shape of ``y``; ``d(x)`` returns a scalar,
         an (n,) array (componentwise) or an (n, n) matrix; ``k(x, s)`` returns a scalar.
     lower_bound, upper_bound : ``x -> a(x), b(x)``, values in ``[x[0], x[-1]]``.
-    global_error_tolerance : stop when the sup-norm fixed-point residual is <= this (> 0).
-    max_iterations : most fixed-point iterations per window and mesh (>= 1).
+    global_error_tolerance : stop when the sup-norm fixed-point residual is <= this (finite,
+        > 0).
+    max_iterations : most fixed-point iterations per window and mesh (an integer >= 1).
     smoothing_factor : alpha in [0, 1), the weight of the previous iterate.
-    nodes_per_panel : Lobatto nodes per panel p (>= 3); the method has order p.
-    n_panels : initial number of equal panels (>= 1).
-    max_panels : the mesh refinement stops (success=False) beyond this many panels; memory
+    nodes_per_panel : Lobatto nodes per panel p (an integer >= 3); the method has order p.
+    n_panels : initial number of equal panels (an integer >= 1).
+    max_panels : the mesh refinement stops (success=False) beyond this many panels (an integer
+        >= n_panels); memory
         grows as (max_panels * (nodes_per_panel - 1))**2 for the dense integral matrix.
-    resolution_tolerance : panel resolution target (> 0); defaults to global_error_tolerance.
+    resolution_tolerance : panel resolution target (finite, > 0); defaults to
+        global_error_tolerance.
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or x.size < 2:
-        raise ValueError(f"x must be a 1-D array with at least 2 points, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("x must contain only finite values")
-    if not np.all(np.diff(x) > 0):
-        raise ValueError("x must be strictly increasing")
-    y_0 = np.asarray(y_0)
-    if y_0.ndim > 1 or y_0.size == 0 or not np.issubdtype(y_0.dtype, np.number):
-        raise ValueError(f"y_0 must be a number or a non-empty 1-D array, got {y_0!r}")
-    if not np.all(np.isfinite(y_0)):
-        raise ValueError(f"y_0 must be finite, got {y_0}")
-    _check_callable(c=c, d=d, k=k, f=f, lower_bound=lower_bound, upper_bound=upper_bound)
-    if not global_error_tolerance > 0:
-        raise ValueError(f"global_error_tolerance must be > 0, got {global_error_tolerance}")
-    max_iterations = _positive_int("max_iterations", max_iterations, 1)
-    if not 0 <= smoothing_factor < 1:
-        raise ValueError(f"smoothing_factor must be in [0, 1), got {smoothing_factor}")
-    p = _positive_int("nodes_per_panel", nodes_per_panel, 3)
-    panels = _positive_int("n_panels", n_panels, 1)
-    max_panels = _positive_int("max_panels", max_panels, panels)
-    if resolution_tolerance is None:
-        resolution_tolerance = global_error_tolerance
-    if not resolution_tolerance > 0:
-        raise ValueError(f"resolution_tolerance must be > 0, got {resolution_tolerance}")
-
-    scalar = y_0.ndim == 0
-    n = y_0.size
-    # probe once at the initial point: output shapes and whether the problem is complex
-    c_0, f_0 = np.asarray(c(x[0], y_0[()])), np.asarray(f(y_0[()]))
-    for name, value in (("c(x, y)", c_0), ("f(y)", f_0)):
-        if value.size != n or value.ndim > 1:
-            raise ValueError(f"{name} must return the shape of y_0 {y_0.shape}, "
-                             f"got {value.shape}")
-    k_0, d_0 = np.asarray(k(x[0], x[0])), np.asarray(d(x[0]))
-    if k_0.size != 1:
-        raise ValueError(f"k(x, s) must return a scalar, got shape {k_0.shape}")
-    dtype = np.result_type(np.float64, y_0, c_0, f_0, k_0, d_0)
-    if dtype.kind not in "fc":
-        raise ValueError(f"y_0, c, d, k and f must be real or complex, got dtype {dtype}")
-    dtype = np.dtype(np.complex128 if dtype.kind == "c" else np.float64)
-    y_start = y_0.astype(dtype).reshape(n)
-
-    ref = _reference(p)
-    a_rows, a_block = ref.a_rows.astype(dtype), ref.a_block.astype(dtype)
-    edges = np.linspace(x[0], x[-1], panels + 1)
-    c_pointwise = _c_pointwise_scalar if scalar else _c_pointwise_vector
-    f_pointwise = _f_pointwise_scalar if scalar else _f_pointwise_vector
-    if all(is_jitted(fn) for fn in (c, k, f)):
-        kernel = _KERNEL_NUMBA
-        eval_c, eval_f, eval_k = (_JITTED[fn] for fn in (c_pointwise, f_pointwise,
-                                                          _c_pointwise_scalar))
-    else:
-        kernel = _KERNEL_PYTHON
-        xs = _mesh_nodes(edges[:2], ref)
-        ys = y_start + 1e-6 * np.arange(1, p + 1)[:, None] * (1.0 + np.abs(y_start))
-        eval_c = _choose_evaluator(c, c_pointwise, _c_vectorised_scalar if scalar
-                                   else _c_vectorised_vector, xs, ys, dtype)
-        eval_f = _choose_evaluator(f, f_pointwise, _f_vectorised_scalar if scalar
-                                   else _f_vectorised_vector, xs, ys, dtype)
-        eval_k = _choose_evaluator(k, _c_pointwise_scalar, _c_vectorised_scalar,
-                                   xs, xs[::-1, None], dtype)
-
-    nodes = _mesh_nodes(edges, ref)
-    guess = np.ascontiguousarray(np.broadcast_to(y_start, (nodes.size, n)), dtype)
-    have_guess, total, halvings = False, 0, 0
-    while True:
-        lower = _bound_values("lower_bound", lower_bound, nodes)
-        upper = _bound_values("upper_bound", upper_bound, nodes)
-        weights = _nystrom_weights(eval_k, k, edges, nodes, lower, upper, ref, dtype)
-        d_matrices = _d_matrices(d, nodes, n, dtype)
-        windows = _window_ends(weights, p)
-        y_nodes, iterations, error, status, bad = kernel(
-            eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_start, guess,
-            have_guess, windows, float(global_error_tolerance), max_iterations,
-            float(smoothing_factor))
-        total += iterations
-        success = status == _CONVERGED
-        if (status == _DIVERGED and bad + p - 1 in windows and edges.size <= max_panels
-                and halvings < _MAX_WINDOW_HALVINGS):
-            # a one-panel (Volterra-type) window: halving it shortens the iteration's window
-            halvings += 1
-            panel = bad // (p - 1)
-            edges = np.insert(edges, panel + 1, edges[panel : panel + 2].mean())
-            nodes = _mesh_nodes(edges, ref)
-            guess = np.ascontiguousarray(np.broadcast_to(y_start, (nodes.size, n)), dtype)
-            have_guess = False
-            continue
-        if not success:
-            message = _failure_message(status, nodes, bad, edges, error,
-                                       global_error_tolerance, max_iterations)
-            break
-        unresolved = _unresolved_panels(y_nodes, ref, resolution_tolerance)
-        if not unresolved.any():
-            message = (f"converged: global_error {error:.2e} <= {global_error_tolerance:g} "
-                       f"on {edges.size - 1} panels of {p} nodes")
-            break
-        if edges.size - 1 + unresolved.sum() > max_panels:
-            success = False
-            message = (f"mesh refinement stopped by max_panels={max_panels}: "
-                       f"{unresolved.sum()} of {edges.size - 1} panels not resolved to "
-                       f"resolution_tolerance {resolution_tolerance:g}")
-            break
-        # halve the unresolved panels and restart from the interpolated solution
-        new_edges = np.sort(np.concatenate((edges, 0.5 * (edges[:-1] + edges[1:])[unresolved])))
-        nodes = _mesh_nodes(new_edges, ref)
-        guess = _interpolate(edges, y_nodes, ref, nodes).astype(dtype)
-        edges, have_guess = new_edges, True
-
-    if not success:
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
-    y = _interpolate(edges, y_nodes, ref, x)
-    return IDEResult(
-        x=x,
-        y=y[:, 0] if scalar else y,
-        success=success,
-        message=message,
-        iterations=int(total),
-        global_error=float(error),
-        x_nodes=nodes,
-        y_nodes=y_nodes[:, 0] if scalar else y_nodes,
-        panel_edges=edges,
-    )
-
+    options = _options(global_error_tolerance, max_iterations, smoothing_factor, nodes_per_panel,
+                       n_panels, max_panels, resolution_tolerance)
+    problem = _problem(x, y_0, c, d, k, f, lower_bound, upper_bound)
+    result = _result(problem, _solve_on_adapted_mesh(problem, options))
+    if not result.success:
+        warnings.warn(result.message, ConvergenceWarning, stacklevel=2)
+    return result

@@ -68,6 +68,7 @@ from scipy.integrate import solve_ivp
 
 from . import _validation as check
 from . import discrete
+from ._extras import missing_extra
 from .model import ALGORITHMS, Model, bias_ratio, build, output_times, step_ratio
 from .objectives import Objective, _quadratic_grad
 from .results import (
@@ -550,7 +551,10 @@ def symbolic_modified(algorithm: str, bias: bool = False) -> dict:
     Barrett & Dherin (2021), implicit gradient regularization (gradient descent); Heredia (2024),
     Algorithms 2-3 (the maps expanded).
     """
-    import sympy as sp
+    try:
+        import sympy as sp
+    except ModuleNotFoundError as error:
+        raise missing_extra(error, "idebook.modified.symbolic_modified") from error
 
     if algorithm not in ORDER_ONE:
         raise ValueError(f"algorithm must be one of {ORDER_ONE}, got {algorithm!r}")

@@ -15,12 +15,18 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import matplotlib as mpl
 import numpy as np
-from cycler import cycler
-from matplotlib.axes import Axes
-from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
+
+from ._extras import missing_extra
+
+try:
+    import matplotlib as mpl
+    from cycler import cycler
+    from matplotlib.axes import Axes
+    from matplotlib.lines import Line2D
+except ModuleNotFoundError as error:
+    raise missing_extra(error, __name__) from error
 
 __all__ = ["COLORS", "set_style", "style_context", "overlay", "k_axis", "t_axis", "legend_outside"]
 

@@ -33,11 +33,17 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import ipywidgets as W
-import matplotlib as mpl
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+from ._extras import missing_extra
+
+try:
+    import ipywidgets as W
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+except ModuleNotFoundError as error:
+    raise missing_extra(error, __name__) from error
 
 from . import analysis, continuous, discrete, objectives
 from .plotting import overlay, style_context

@@ -342,7 +342,7 @@ def base_arguments() -> dict:
         ({"y_0": np.zeros((2, 2))}, r"y_0 must be a number or a non-empty 1-D array"),
         ({"global_error_tolerance": -1}, r"global_error_tolerance must be > 0, got -1"),
         ({"global_error_tolerance": 0.0}, r"global_error_tolerance must be > 0, got 0"),
-        ({"max_iterations": 0}, r"max_iterations must be >= 1, got 0"),
+        ({"max_iterations": 0}, r"max_iterations must be an integer >= 1, got 0"),
         ({"max_iterations": 2.5}, r"max_iterations must be an integer >= 1"),
         ({"smoothing_factor": 1.0}, r"smoothing_factor must be in \[0, 1\), got 1.0"),
         ({"smoothing_factor": -0.1}, r"smoothing_factor must be in \[0, 1\)"),
@@ -352,9 +352,9 @@ def base_arguments() -> dict:
         ({"f": [1]}, r"f must be callable, got list"),
         ({"lower_bound": 0.0}, r"lower_bound must be callable"),
         ({"upper_bound": 1.0}, r"upper_bound must be callable"),
-        ({"nodes_per_panel": 2}, r"nodes_per_panel must be >= 3, got 2"),
-        ({"n_panels": 0}, r"n_panels must be >= 1, got 0"),
-        ({"n_panels": 8, "max_panels": 4}, r"max_panels must be >= 8, got 4"),
+        ({"nodes_per_panel": 2}, r"nodes_per_panel must be an integer >= 3, got 2"),
+        ({"n_panels": 0}, r"n_panels must be an integer >= 1, got 0"),
+        ({"n_panels": 8, "max_panels": 4}, r"max_panels must be an integer >= 8, got 4"),
         ({"resolution_tolerance": 0.0}, r"resolution_tolerance must be > 0"),
         ({"upper_bound": lambda x: 2.0}, r"upper_bound\(x\) must return real numbers in \[x\[0\]"),
         ({"lower_bound": lambda x: -x - 1}, r"lower_bound\(x\) must return real numbers"),
@@ -367,6 +367,63 @@ def base_arguments() -> dict:
 def test_bad_input_raises_value_error(changes, match):
     with pytest.raises(ValueError, match=match):
         solve_ide(**(base_arguments() | changes))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("global_error_tolerance", "a", "> 0"),
+        ("global_error_tolerance", None, "> 0"),
+        ("global_error_tolerance", 1e-8j, "> 0"),
+        ("global_error_tolerance", [1e-8], "> 0"),
+        ("global_error_tolerance", np.inf, "> 0"),
+        ("smoothing_factor", "a", "in [0, 1)"),
+        ("smoothing_factor", None, "in [0, 1)"),
+        ("smoothing_factor", 0.5j, "in [0, 1)"),
+        ("resolution_tolerance", "a", "> 0"),
+        ("resolution_tolerance", 1e-8j, "> 0"),
+        ("resolution_tolerance", np.inf, "> 0"),
+        ("max_iterations", True, "an integer >= 1"),
+        ("nodes_per_panel", True, "an integer >= 3"),
+        ("n_panels", False, "an integer >= 1"),
+        ("max_panels", "a", "an integer >= 4"),
+        ("x", "ab", "a 1-D array of real numbers"),
+        ("x", ["0", "1"], "a 1-D array of real numbers"),
+        ("x", np.array([0.0, 0.5j, 1.0]), "a 1-D array of real numbers"),
+        ("y_0", None, "a number or a non-empty 1-D array"),
+    ],
+)
+def test_argument_of_the_wrong_type_raises_value_error_naming_it(name, value, allowed):
+    """Every argument of the wrong type gets the package's ValueError (name, allowed range),
+    never a TypeError from a comparison or numpy's message without the parameter's name.
+    """
+    with pytest.raises(ValueError) as info:
+        solve_ide(**(base_arguments() | {name: value}))
+    message = str(info.value)
+    assert message.startswith(f"{name} must be "), message
+    assert allowed in message, message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "call"),
+    [
+        ("c", lambda x, y: "a", "c(x, y)"),
+        ("c", lambda x, y: None, "c(x, y)"),
+        ("f", lambda y: None, "f(y)"),
+        ("k", lambda x, s: "a", "k(x, s)"),
+        ("d", lambda x: None, "d(x)"),
+        ("lower_bound", lambda x: None, "lower_bound(x)"),
+        ("upper_bound", lambda x: "a", "upper_bound(x)"),
+    ],
+)
+def test_function_returning_the_wrong_type_is_named(name, value, call):
+    """A user function that returns a non-number is named in a ValueError (the bounds gave a
+    TypeError from np.isfinite, the others named all of y_0, c, d, k and f at once).
+    """
+    with pytest.raises(ValueError) as info:
+        solve_ide(**(base_arguments() | {name: value}))
+    message = str(info.value)
+    assert message.startswith(f"{call} must return "), message
 
 
 def test_proposition_1_in_gelmi_jorquera_form_agrees_with_continuous_adagrad():
