@@ -4,7 +4,7 @@ The executable companion to C. Heredia, "Modeling AdaGrad, RMSProp, and Adam wit
 Integro-Differential Equations" (arXiv 2411.09734).
 """
 
-from . import analysis, continuous, discrete, memory, objectives, settings
+from . import analysis, continuous, discrete, memory, objectives, ode_models, settings
 from .ide import IDEResult, solve_ide
 from .results import ContinuousRun, ConvergenceWarning, DiscreteRun, DivergenceError, Trajectory
 
@@ -20,6 +20,7 @@ __all__ = [
     "discrete",
     "memory",
     "objectives",
+    "ode_models",
     "settings",
     "solve_ide",
 ]
