@@ -1,7 +1,7 @@
 """Plain-ODE continuous models of RMSProp and Adam from the literature (no memory integral).
 
-Each model is an ODE for theta and the optimiser's memory, solved with
-:func:`scipy.integrate.solve_ivp`, with the call shape of :mod:`idebook.continuous`. Below
+Each model is an ODE for theta and the optimiser's memory, solved by one of scipy's adaptive
+integrators (LSODA by default), with the call shape of :mod:`idebook.continuous`. Below
 q = ||g||^2 (the paper's norm memory) or g^2 per coordinate, and t = alpha k.
 
 ``adam_ode``, ``rmsprop_ode``: the regime 1 - beta_i = a_i alpha, a_i fixed
@@ -39,15 +39,19 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import solve_ivp
+from scipy.integrate import BDF, DOP853, LSODA, RK45, OdeSolution, Radau
 
 from . import _validation as check
 from .objectives import Objective, as_objective
-from .results import ContinuousRun, ConvergenceWarning, Trajectory
+from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory
 
-METHODS = ("LSODA", "Radau", "BDF", "RK45", "DOP853")
+_SOLVERS = {"LSODA": LSODA, "Radau": Radau, "BDF": BDF, "RK45": RK45, "DOP853": DOP853}
+METHODS = tuple(_SOLVERS)
+MAX_NFEV = 50_000
+"""Right-hand sides after which a solve stops and reports failure (instead of running on)."""
 _SIGMA_MAX = 1e4  # gradient-flow time after which sign_flow with eps = 0 has stopped
 
 __all__ = ["adam_ode", "adam_sde_drift", "rmsprop_ode", "rmsprop_sde_drift", "sign_flow"]
@@ -74,7 +78,10 @@ def adam_ode(objective: Objective | tuple, theta0, *, alpha: float, beta1: float
     per_coordinate : q = g^2 per coordinate (Adam as used in practice) instead of ||g||^2.
     bias : divide by the bias factors 1 - exp(-a_i t) (``False``: Barakat & Bianchi's
         variant without bias correction).
-    rtol, atol, method : passed to :func:`scipy.integrate.solve_ivp`.
+    rtol, atol, method : tolerances and integrator (``"LSODA"``, ``"Radau"``, ``"BDF"``,
+        ``"RK45"``, ``"DOP853"``, the classes of :mod:`scipy.integrate`). A solve that fails, or
+        needs more than ``MAX_NFEV`` right-hand sides, returns ``success=False`` with the
+        solution up to where it stopped, and warns (``ConvergenceWarning``).
 
     Returns
     -------
@@ -147,7 +154,7 @@ def rmsprop_ode(objective: Objective | tuple, theta0, *, alpha: float, beta: flo
 
 def sign_flow(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
               eps: float = 1e-8, per_coordinate: bool = False, rtol: float = 1e-8,
-              atol: float = 1e-10, method: str = "LSODA") -> ContinuousRun:
+              atol: float = 1e-10, method: str | None = None) -> ContinuousRun:
     """The fixed-beta limit of RMSProp and Adam as alpha -> 0 (Ma, Wu & E 2022).
 
     Solves ``theta' = -g / (sqrt(q) + eps)``: sign gradient descent (``per_coordinate=True``)
@@ -155,7 +162,11 @@ def sign_flow(objective: Objective | tuple, theta0, *, alpha: float, t_end: floa
     memories are slaved to theta; the result reports them as m = g and v = q along the flow.
     ``alpha`` only sets the output grid t = alpha k: the flow does not depend on alpha, beta1
     or beta2. ``eps`` > 0 makes the field Lipschitz; from |g| ~ eps on, the flow is the
-    gradient flow theta' = -g/eps, which stops at the minimiser within a time O(eps).
+    gradient flow theta' = -g/eps, which stops at the minimiser within a time O(eps). For the
+    norm memory the flow is solved as the gradient flow d theta/d sigma = -g in the clock
+    dt/d sigma = ||g|| + eps, which is not stiff; per coordinate the field is stiff where
+    |g_i| ~ eps, hence the default ``method=None``: ``"LSODA"`` for the norm memory,
+    ``"Radau"`` per coordinate.
 
     Parameters and returns as :func:`adam_ode`.
 
@@ -165,7 +176,7 @@ def sign_flow(objective: Objective | tuple, theta0, *, alpha: float, t_end: floa
     PMLR 145, 2022 (the signGD flow, Section 3).
     """
     p = _Problem("sign", objective, theta0, alpha, t_end, eps, per_coordinate)
-    n = p.n
+    n, method = p.n, method or ("Radau" if p.per_coordinate else "LSODA")
     if p.per_coordinate:
         def field(t: float, theta: np.ndarray) -> np.ndarray:
             g, q = p.gq(theta)
@@ -346,7 +357,7 @@ class _Problem:
             times = np.atleast_1d(np.asarray(times, dtype=float))
             if np.any(times < 0) or np.any(times > t_reached * (1 + 1e-12)):
                 raise ValueError(f"t must lie in [0, {t_reached:.6g}] (the solved interval)")
-            y = sol.sol(to_s(times)).T
+            y = sol.sol(to_s(times)).T.reshape(times.size, -1)
             theta = y[:, :n]
             mem = states(theta) if callable(states) else {k: y[:, sl] for k, sl in states.items()}
             return Trajectory(times, theta, **{k: scale.get(k, 1.0) * a for k, a in mem.items()})
@@ -372,12 +383,10 @@ class _Problem:
                              dense=at)
 
     def _integrate(self, field, y0, rtol, atol, method, clock, span_end):
-        """solve_ivp in the model's time s; returns (solution, t -> s, last time t reached)."""
+        """Integrate in the model's time s; returns (solution, t -> s, last time t reached)."""
         if clock != "state":
             clock = clock or (lambda t: t)
-            end = clock(self.t_end)
-            sol = solve_ivp(field, (0.0, end), y0, method=method, rtol=rtol, atol=atol,
-                            dense_output=True)
+            sol = _march(field, clock(self.t_end), y0, method, rtol, atol)
             t_reached = self.t_end if sol.success else _invert(clock, sol.t[-1], self.t_end)
 
             def to_s(t: np.ndarray) -> np.ndarray:
@@ -386,28 +395,70 @@ class _Problem:
             return sol, to_s, t_reached
 
         t_end = self.t_end
-
-        def arrive(s: float, y: np.ndarray) -> float:
-            return y[-1] - t_end
-
-        arrive.terminal = True
-        sol = solve_ivp(field, (0.0, span_end), y0, method=method, rtol=rtol, atol=atol,
-                        dense_output=True, events=arrive)
-        s_steps, t_steps = sol.t, sol.y[-1]
-        # no event: the flow stopped at a critical point (eps = 0) and stays there
-        t_reached = t_end if sol.status >= 0 else float(t_steps[-1])
+        sol = _march(field, span_end, y0, method, rtol, atol, stop=lambda y: y[-1] >= t_end)
+        s_steps, t_steps = sol.t, sol.y[:, -1]
+        # finished without reaching t_end: the flow stopped at a critical point (eps = 0)
+        t_reached = t_end if sol.success else float(t_steps[-1])
 
         def to_s(t: np.ndarray) -> np.ndarray:
+            """Invert the increasing t(s) by false position (Illinois) inside each step."""
             t = np.atleast_1d(np.asarray(t, dtype=float))
             i = np.clip(np.searchsorted(t_steps, t), 1, len(s_steps) - 1)
             lo, hi = s_steps[i - 1], s_steps[i]
-            for _ in range(60):  # bisection of t(s) = t inside the solver's step
-                mid = 0.5 * (lo + hi)
-                below = sol.sol(mid)[-1] < t
-                lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-            return np.where(t >= t_steps[-1], s_steps[-1], hi)
+            f_lo, f_hi = t_steps[i - 1] - t, t_steps[i] - t
+            for _ in range(30):
+                width = f_hi - f_lo
+                s = np.where(width > 0, hi - f_hi * (hi - lo) / np.where(width > 0, width, 1.0),
+                             hi)
+                f_s = sol.sol(s)[-1] - t
+                if np.all(np.abs(f_s) <= 1e-12 * (1.0 + np.abs(t))):
+                    break
+                right = f_s > 0
+                lo, f_lo = np.where(right, lo, s), np.where(right, f_lo / 2, f_s)
+                hi, f_hi = np.where(right, s, hi), np.where(right, f_s, f_hi / 2)
+            return np.where(t >= t_steps[-1], s_steps[-1], s)
 
         return sol, to_s, t_reached
+
+
+@dataclass(frozen=True)
+class _Solution:
+    """The steps of an integration: times t, states y (one row per step), dense output."""
+
+    t: np.ndarray
+    y: np.ndarray
+    sol: OdeSolution
+    nfev: int
+    success: bool
+    message: str
+
+
+def _march(field: Callable, s_end: float, y0: np.ndarray, method: str, rtol: float,
+           atol: float, stop: Callable | None = None) -> _Solution:
+    """Step scipy's ``method`` from 0 towards s_end, until ``stop(y)``, s_end, a failure or
+    MAX_NFEV right-hand sides (a stiff field that the method cannot cross)."""
+    solver = _SOLVERS[method](field, 0.0, y0, s_end, rtol=rtol, atol=atol)
+    ts, ys, pieces = [0.0], [np.array(y0, dtype=float)], []
+    success, message = True, "The solver reached the end of the interval."
+    while solver.status == "running":
+        failure = solver.step()
+        if solver.status == "failed":
+            success, message = False, f"The solver failed: {failure}"
+            break
+        ts.append(solver.t)
+        ys.append(solver.y.copy())
+        pieces.append(solver.dense_output())
+        if stop is not None and stop(solver.y):
+            break
+        if solver.nfev > MAX_NFEV:
+            success = False
+            message = (f"Stopped after {solver.nfev} right-hand sides (MAX_NFEV = {MAX_NFEV}) "
+                       f"at s = {solver.t:.6g}: the field is too stiff for method={method!r}.")
+            break
+    if not pieces:
+        raise DivergenceError(f"{message} No step was taken.", 0.0)
+    return _Solution(np.array(ts), np.array(ys), OdeSolution(ts, pieces), int(solver.nfev),
+                     success, message)
 
 
 def _invert(clock: Callable, s: float, t_end: float) -> float:

@@ -173,3 +173,24 @@ def test_result_fields_and_dense_output():
 def test_bad_input_raises(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_per_coordinate_sign_flow_stops_each_coordinate_at_its_minimiser():
+    """Sign descent on (x - 1)^2 + 10 (y + 2)^2 from 0: each coordinate moves at unit speed
+    until its own minimiser, x at t = 1, y at t = 2 (eps = 1e-8, stiff there)."""
+    f = idebook.objectives.quadratic(np.array([1.0, -2.0]), np.diag([1.0, 10.0]))
+    run = ode_models.sign_flow(f, [0.0, 0.0], alpha=0.1, t_end=3.0, per_coordinate=True)
+    assert run.success and run.method == "ode-Radau"
+    t = run.t
+    np.testing.assert_allclose(run.theta, np.c_[np.minimum(t, 1.0), -np.minimum(t, 2.0)],
+                               atol=1e-6)
+
+
+def test_a_solve_that_runs_out_of_evaluations_reports_failure(monkeypatch):
+    monkeypatch.setattr(ode_models, "MAX_NFEV", 40)
+    with pytest.warns(idebook.ConvergenceWarning, match="MAX_NFEV = 40"):
+        run = ode_models.adam_ode(F, 1.0, alpha=0.01, t_end=5.0)
+    assert not run.success and "MAX_NFEV" in run.message
+    assert 0 < run.t[-1] < 5.0 and np.isnan(run.error_estimate)
+    with pytest.raises(ValueError, match="solved interval"):
+        run.at(5.0)
