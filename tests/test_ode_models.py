@@ -194,3 +194,22 @@ def test_a_solve_that_runs_out_of_evaluations_reports_failure(monkeypatch):
     assert 0 < run.t[-1] < 5.0 and np.isnan(run.error_estimate)
     with pytest.raises(ValueError, match="solved interval"):
         run.at(5.0)
+
+
+def test_adam_sde_drift_with_noise_follows_the_mean_recursion():
+    """Adam with v_k fed g^2 + s^2, s^2 = 4/alpha^2, 1 - beta_i = (1, 0.5) alpha^2,
+    eps = 1/alpha: the drift follows it to O(alpha^2)."""
+    alphas, out = np.array([0.1, 0.05, 0.025]), []
+    for a in alphas:
+        b1, b2, eps, s2 = 1 - a * a, 1 - 0.5 * a * a, 1.0 / a, 4.0 / a**2
+        theta, m, v, worst = 1.0, 0.0, 0.0, 0.0
+        run = ode_models.adam_sde_drift(F, 1.0, alpha=a, beta1=b1, beta2=b2, t_end=1.0 / a,
+                                        eps=eps, noise_var=s2)
+        for k in range(1, round(1.0 / a**2) + 1):
+            g = 2 * (theta - 4)
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * (g * g + s2)
+            theta -= a * (m / (1 - b1**k)) / (np.sqrt(v / (1 - b2**k)) + eps)
+            worst = max(worst, abs(theta - run.theta[k, 0]))
+        out.append(worst)
+    assert 1.8 < observed_order(alphas, out) < 2.2
