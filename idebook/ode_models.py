@@ -5,8 +5,8 @@ integrators (LSODA by default), with the call shape of :mod:`idebook.continuous`
 q = ||g||^2 (the paper's norm memory) or g^2 per coordinate, and t = alpha k.
 
 ``adam_ode``, ``rmsprop_ode``: the regime 1 - beta_i = a_i alpha, a_i fixed
-    (Barakat & Bianchi 2021, the ODE of their Section 2 for Adam; da Silva & Gazeau 2020, the
-    same system for Adam and RMSProp)::
+    (Barakat & Bianchi 2021, their ODE for Adam; da Silva & Gazeau 2020, the same system
+    for Adam and RMSProp)::
 
         Adam     theta' = -mhat / (sqrt(vhat) + eps),   m' = a1 (g - m),   v' = a2 (q - v),
                  mhat = m / (1 - exp(-a1 t)),   vhat = v / (1 - exp(-a2 t))
@@ -91,7 +91,7 @@ def adam_ode(objective: Objective | tuple, theta0, *, alpha: float, beta1: float
 
     References
     ----------
-    A. Barakat, P. Bianchi, SIAM J. Optim. 31(1), 2021, the ODE of Section 2 (with
+    A. Barakat, P. Bianchi, SIAM J. Optim. 31(1), 2021, their continuous-time ODE (with
     S(x) = grad F(x)^2 for a deterministic gradient); A. Belotto da Silva, M. Gazeau, JMLR 21,
     2020.
     """
@@ -173,7 +173,7 @@ def sign_flow(objective: Objective | tuple, theta0, *, alpha: float, t_end: floa
     References
     ----------
     C. Ma, L. Wu, W. E, Proc. 2nd Mathematical and Scientific Machine Learning Conference,
-    PMLR 145, 2022 (the signGD flow, Section 3).
+    PMLR 145, 2022 (the signGD flow).
     """
     p = _Problem("sign", objective, theta0, alpha, t_end, eps, per_coordinate)
     n, method = p.n, method or ("Radau" if p.per_coordinate else "LSODA")
@@ -220,8 +220,8 @@ def rmsprop_sde_drift(objective: Objective | tuple, theta0, *, alpha: float, bet
 
     References
     ----------
-    S. Malladi, K. Lyu, A. Panigrahi, S. Arora, NeurIPS 35, 2022, the RMSprop SDE (Section 4;
-    sigma0 = sigma alpha, eps0 = eps alpha, c2 = (1 - beta)/alpha^2).
+    S. Malladi, K. Lyu, A. Panigrahi, S. Arora, NeurIPS 35, 2022, the RMSprop SDE
+    (sigma0 = sigma alpha, eps0 = eps alpha, c2 = (1 - beta)/alpha^2).
     """
     beta = check.unit_interval("beta", beta)
     p = _Problem("rmsprop", objective, theta0, alpha, t_end, eps, per_coordinate)
@@ -260,7 +260,7 @@ def adam_sde_drift(objective: Objective | tuple, theta0, *, alpha: float, beta1:
 
     References
     ----------
-    S. Malladi, K. Lyu, A. Panigrahi, S. Arora, NeurIPS 35, 2022, the Adam SDE (Section 4).
+    S. Malladi, K. Lyu, A. Panigrahi, S. Arora, NeurIPS 35, 2022, the Adam SDE.
     """
     beta1 = check.unit_interval("beta1", beta1)
     beta2 = check.unit_interval("beta2", beta2)
