@@ -79,7 +79,7 @@ def adam_ode(objective: Objective | tuple, theta0, *, alpha: float, beta1: float
     bias : divide by the bias factors 1 - exp(-a_i t) (``False``: Barakat & Bianchi's
         variant without bias correction).
     rtol, atol, method : tolerances and integrator (``"LSODA"``, ``"Radau"``, ``"BDF"``,
-        ``"RK45"``, ``"DOP853"``, the classes of :mod:`scipy.integrate`). A solve that fails, or
+        ``"RK45"``, ``"DOP853"``, the classes of scipy.integrate). A solve that fails, or
         needs more than ``MAX_NFEV`` right-hand sides, returns ``success=False`` with the
         solution up to where it stopped, and warns (``ConvergenceWarning``).
 
@@ -158,14 +158,14 @@ def sign_flow(objective: Objective | tuple, theta0, *, alpha: float, t_end: floa
     """The fixed-beta limit of RMSProp and Adam as alpha -> 0 (Ma, Wu & E 2022).
 
     Solves ``theta' = -g / (sqrt(q) + eps)``: sign gradient descent (``per_coordinate=True``)
-    or the normalised gradient flow -g/||g|| (the paper's norm memory). In this limit the
+    or the normalised gradient flow ``-g/||g||`` (the paper's norm memory). In this limit the
     memories are slaved to theta; the result reports them as m = g and v = q along the flow.
     ``alpha`` only sets the output grid t = alpha k: the flow does not depend on alpha, beta1
-    or beta2. ``eps`` > 0 makes the field Lipschitz; from |g| ~ eps on, the flow is the
+    or beta2. ``eps`` > 0 makes the field Lipschitz; from ``|g| ~ eps`` on, the flow is the
     gradient flow theta' = -g/eps, which stops at the minimiser within a time O(eps). For the
     norm memory the flow is solved as the gradient flow d theta/d sigma = -g in the clock
-    dt/d sigma = ||g|| + eps, which is not stiff; per coordinate the field is stiff where
-    |g_i| ~ eps, hence the default ``method=None``: ``"LSODA"`` for the norm memory,
+    ``dt/d sigma = ||g|| + eps``, which is not stiff; per coordinate the field is stiff where
+    ``|g_i| ~ eps``, hence the default ``method=None``: ``"LSODA"`` for the norm memory,
     ``"Radau"`` per coordinate.
 
     Parameters and returns as :func:`adam_ode`.
