@@ -28,7 +28,7 @@ One error policy, for :mod:`~idebook.discrete`, :mod:`~idebook.continuous` (both
     * With ``eps = 0``, a zero gradient gives a zero step (0/0 is defined as 0) in every method.
 """
 
-from . import analysis, continuous, discrete, memory, model, objectives, settings
+from . import analysis, continuous, discrete, memory, model, objectives, ode_models, settings
 from .ide import IDEResult, solve_ide
 from .results import ContinuousRun, ConvergenceWarning, DiscreteRun, DivergenceError, Trajectory
 
@@ -45,6 +45,7 @@ __all__ = [
     "memory",
     "model",
     "objectives",
+    "ode_models",
     "settings",
     "solve_ide",
 ]
