@@ -81,29 +81,45 @@ on its first call.
 
 Failures
 --------
-Reaching ``max_iterations`` in a window, a diverging iteration (error more than ``1e6`` times
-its best value, or above its best value when ``max_iterations`` is reached), a collocation step
-whose Newton iteration fails, a mesh that cannot be resolved within ``max_panels``, and NaN/inf
-values (reported with the first ``x`` where they appear in ``dy/dx``, ``y``, ``F(y)`` or the
-integral term) all return ``success=False`` with a message and emit a
-:class:`ConvergenceWarning`; nothing is raised. The returned ``y`` then holds the converged past,
-the failing window's last iterate and nan after it. Invalid arguments raise :class:`ValueError`.
+How a solve ends is its ``status``, a code of :data:`idebook.results.STATUS`:
+
+* ``0``: the iteration converged in every window and every panel is resolved.
+* ``-1``: a window reached ``max_iterations`` with its error still above
+  ``global_error_tolerance``.
+* ``-2``: the iteration diverged: a window's error grew to more than ``1e6`` times its best
+  value, or ended above its best value at ``max_iterations`` (after halving a one-panel window
+  up to 8 times).
+* ``-3``: the mesh could not be resolved within ``max_panels``.
+* ``-4``: a collocation step's simplified Newton iteration did not converge (the time stepper
+  failed).
+
+A negative status comes with ``success=False``, a message and one
+:class:`ConvergenceWarning`; nothing is raised. The returned ``y`` then holds the converged
+past, the failing window's last iterate and nan after it (``-4``: nan from the failing panel
+on; ``-3``: the converged solution on the last mesh). A NaN or inf in ``dy/dx``, ``y``,
+``F(y)`` or the integral term raises :class:`~idebook.results.DivergenceError` with ``t`` the
+first node ``x`` where it appeared (``k`` is None). Invalid arguments raise
+:class:`ValueError` naming the parameter and the allowed range.
 
 From idesolver
 --------------
 idesolver solves in two steps, ``solver = IDESolver(x, y_0, c, d, k, f, lower_bound,
 upper_bound, **options)`` then ``y = solver.solve()``, and keeps its results on ``solver``.
 Here one call takes the same eight arguments in the same order, ``res = solve_ide(x, y_0, c, d,
-k, f, lower_bound, upper_bound, **options)``, and returns them in ``res``:
+k, f, lower_bound, upper_bound, **options)``, and returns them in ``res``. idesolver's three
+results keep their names on ``res``; their values follow this package's conventions:
 
-* ``solver.solve()``, ``solver.y`` -> ``res.y``. For a vector problem idesolver's ``y`` has
-  shape ``(n, len(x))`` and ``res.y`` has shape ``(len(x), n)``: ``solver.y`` is ``res.y.T``.
-* ``solver.global_error`` -> ``res.global_error``, a different norm: here the sup-norm above,
-  in idesolver the 2-norm over its points ``x`` (which grows with ``len(x)``).
-* ``solver.iteration`` -> ``res.iterations``, counted differently: idesolver counts from 0 after
-  its first solve with the integral term, ``res.iterations`` counts every such solve (so it is
-  idesolver's count + 1 for one window on one mesh), and the most of any window, summed over
-  meshes.
+* ``solver.y`` -> ``res.y``. For a vector problem idesolver's ``y`` has shape
+  ``(n, len(x))`` and ``res.y`` has shape ``(len(x), n)``: ``solver.y`` is ``res.y.T``.
+* ``solver.global_error`` -> ``res.global_error`` (also ``res.residual``, the name of the
+  package's other results), a different norm: here the sup-norm above, in idesolver the
+  2-norm over its points ``x`` (which grows with ``len(x)``).
+* ``solver.iteration`` -> ``res.iteration`` (the same number as ``res.iterations``), counted
+  differently: idesolver counts from 0 after its first solve with the integral term, here
+  every such solve counts (so it is idesolver's count + 1 for one window on one mesh), and
+  it is the most of any window, summed over meshes.
+* ``res.success``, ``res.status``, ``res.message``, ``res.nfev`` (evaluations of ``c``),
+  ``res.sol``, ``res.x_nodes``, ``res.y_nodes`` and ``res.panel_edges`` have no counterpart.
 * Options with the same name and meaning: ``global_error_tolerance`` (default ``1e-10`` here,
   ``1e-6`` in idesolver), ``max_iterations`` (default 200 here; idesolver's ``None``, no limit,
   is not accepted) and ``smoothing_factor`` (here in ``[0, 1)``, in idesolver ``(0, 1)``).
@@ -116,7 +132,8 @@ k, f, lower_bound, upper_bound, **options)``, and returns them in ``res``:
   ``n_panels``. ``store_intermediate_y``, ``global_error_function`` and ``solve(callback)``
   have no counterpart either.
 * Failures: idesolver warns ``IDEConvergenceWarning`` and returns; here
-  :class:`ConvergenceWarning` is emitted and ``res.success`` is False (see Failures).
+  :class:`ConvergenceWarning` is emitted and ``res.success`` is False with ``res.status < 0``,
+  and a NaN or inf raises :class:`~idebook.results.DivergenceError` (see Failures).
   Invalid arguments raise :class:`ValueError`, where idesolver raises ``InvalidParameter``.
   A complex problem is detected from ``y_0`` *or* complex values of ``c``, ``d``, ``k``, ``f`` at
   the initial point; idesolver needs a complex ``y_0`` and raises
@@ -134,11 +151,16 @@ from numba.extending import is_jitted
 from numpy.polynomial import legendre
 
 from . import _validation as check
-from .results import ConvergenceWarning
+from .results import ConvergenceWarning, DivergenceError
 
-__all__ = ["ConvergenceWarning", "IDEResult", "PanelSolution", "solve_ide"]
+__all__ = ["ConvergenceWarning", "DivergenceError", "IDEResult", "PanelSolution", "solve_ide"]
 
 _CONVERGED, _MAX_ITERATIONS, _DIVERGED, _NONFINITE_Y, _NONFINITE_INTEGRAL, _NEWTON_FAILED = range(6)
+#: The kernel's verdicts that return a result, as codes of idebook.results.STATUS (the
+#: non-finite ones raise DivergenceError instead); -3, a mesh not resolved, is decided outside.
+_STATUS = {_CONVERGED: 0, _MAX_ITERATIONS: -1, _DIVERGED: -2, _NEWTON_FAILED: -4}
+_MESH_UNRESOLVED = -3
+_PROBE_EVALUATIONS = 1  # _solution_dtype evaluates c once, at (x[0], y_0)
 _NEWTON_MAX_ITERATIONS = 30
 _DIVERGENCE_FACTOR = 1e6
 _MAX_WINDOW_HALVINGS = 8
@@ -148,8 +170,9 @@ _MAX_WINDOW_HALVINGS = 8
 class IDEResult:
     """Solution of y' = c(x, y) + d(x) ∫_{a(x)}^{b(x)} k(x, s) F(y(s)) ds, y(x[0]) = y_0.
 
-    The result contract of the package (:mod:`idebook.results`): keyword-only, identity
-    comparison, picklable, ``success``/``status``/``message``, dense output ``sol(x)``.
+    What :func:`solve_ide` returns, under the result contract of the package
+    (:mod:`idebook.results`): built by keyword only with every field required, compared by
+    identity, picklable (dense output included).
 
     Attributes
     ----------
@@ -157,44 +180,60 @@ class IDEResult:
         The requested points.
     y : numpy.ndarray
         The solution at ``x``: shape ``(len(x),)`` for scalar ``y_0``, ``(len(x), n)`` for
-        ``y_0`` of length n.
+        ``y_0`` of length n. On failure, see the module's Failures section.
     success : bool
-        Whether the iteration converged and the mesh was resolved.
+        True exactly when ``status`` is 0: the iteration converged and the mesh is resolved.
+    status : int
+        How the solve ended, a code of :data:`idebook.results.STATUS`: 0 success, -1
+        ``max_iterations`` reached, -2 iteration diverging, -3 mesh not resolved within
+        ``max_panels``, -4 a collocation (Newton) step failed.
     message : str
-        How the solve ended.
+        How the solve ended, in words.
+    nfev : int
+        Evaluations of ``c``: the number of points ``(x, y)`` at which ``c`` was called, a
+        call on an array of P points counting P. They are the check of the arguments (1
+        point), for plain Python functions the choice between array and pointwise calls
+        (``2 * nodes_per_panel`` points), and in every collocation step of every mesh the
+        forward-difference Jacobian (n + 1 points per panel) and each Newton evaluation
+        (``nodes_per_panel`` points). Evaluations of ``d``, ``k``, ``f`` and the bounds are
+        not counted.
     iterations : int
         Fixed-point iterations (solves of the ODE with the integral term) of the window that
-        needed most, summed over the meshes tried (idesolver's ``iteration``).
+        needed most, summed over the meshes tried. ``iteration`` is the same number under
+        idesolver's name (the module's "From idesolver" says how the counts differ).
     global_error : float
         The final sup-norm fixed-point residual ``max_i |T(y)(x_i) - y(x_i)|`` over the
-        collocation nodes (the largest over the windows; ``inf`` if no iteration completed).
-        The same quantity is ``residual``, the name the package's runs use.
+        collocation nodes (the largest over the windows; ``inf`` if no iteration completed),
+        under idesolver's name; ``residual`` is the same number under the name the package's
+        other results use.
     x_nodes, y_nodes : numpy.ndarray
         The collocation nodes and the solution there.
     panel_edges : numpy.ndarray
         The final mesh.
-    status : int
-        A code of :data:`idebook.results.STATUS`; when not given, 0 on success and -1
-        otherwise.
-    nfev : int or None
-        Evaluations of ``c``; None where the solver did not count them.
+    sol : PanelSolution
+        Dense output: ``sol(x)`` evaluates the panel polynomials anywhere in
+        ``[x[0], x[-1]]`` (a property built from ``panel_edges``, ``x_nodes``, ``y_nodes``).
+
+    References
+    ----------
+    .. [1] C. A. Gelmi and H. Jorquera, "IDSOLVER: A general purpose solver for nth-order
+       integro-differential equations", Comput. Phys. Commun. 185(1), 392-397 (2014),
+       doi:10.1016/j.cpc.2013.09.008.
+    .. [2] J. T. Karpel, "IDESolver: a general purpose integro-differential equation solver",
+       J. Open Source Softw. 3(25), 542 (2018), doi:10.21105/joss.00542.
     """
 
     x: np.ndarray
     y: np.ndarray
     success: bool
+    status: int
     message: str
+    nfev: int
     iterations: int
     global_error: float
     x_nodes: np.ndarray
     y_nodes: np.ndarray
     panel_edges: np.ndarray
-    status: int | None = None
-    nfev: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.status is None:
-            object.__setattr__(self, "status", 0 if self.success else -1)
 
     @property
     def residual(self) -> float:
@@ -203,7 +242,7 @@ class IDEResult:
 
     @property
     def iteration(self) -> int:
-        """``iterations``, under idesolver's name (``IDESolver.iteration``)."""
+        """``iterations``, under idesolver's name (counted differently: see "From idesolver")."""
         return self.iterations
 
     @property
@@ -523,7 +562,8 @@ def _make_kernel(jit: bool) -> Callable:
         collocation panel by panel.
 
         ``y_prev`` (the previous iterate) is the Newton predictor. Returns (status, first bad
-        node or -1); on failure ``y_new`` is nan from the failing panel to ``end``.
+        node or -1, points at which c was evaluated); on failure ``y_new`` is nan from the
+        failing panel to ``end``.
         """
         n = forcing.shape[1]
         p = a_rows.shape[1]
@@ -538,31 +578,34 @@ def _make_kernel(jit: bool) -> Callable:
         pivots = np.empty(size, np.int64)
         update = np.empty(size, forcing.dtype)
         y_new[start] = y_start
+        evaluations = 0
         for s in range(start, end, p - 1):
             xs = nodes[s : s + p]
             half = 0.5 * (xs[-1] - xs[0])
             _jacobian_probe(xs[0], y_new[s], x_probe, y_probe, steps)
             eval_c(c, x_probe, y_probe, c_probe)
+            evaluations += n + 1
             _newton_factor(c_probe, steps, a_block, half, lu, pivots)
             _shifted_copy(y_prev, s, y_new[s], y_panel)
             previous_step = np.inf
             status = _NEWTON_FAILED
             for _ in range(_NEWTON_MAX_ITERATIONS):
                 eval_c(c, xs, y_panel, g)
+                evaluations += p
                 bad, step = _newton_step(g, forcing[s : s + p], y_panel, a_rows, half, lu,
                                          pivots, update)
                 if bad >= 0:
                     _fill_nan(y_new, s + 1, end + 1)
-                    return _NONFINITE_Y, s + bad
+                    return _NONFINITE_Y, s + bad, evaluations
                 if step <= 1e-13 or (step >= previous_step and step <= 1e-11):
                     status = _CONVERGED
                     break
                 previous_step = step
             if status != _CONVERGED:
                 _fill_nan(y_new, s + 1, end + 1)
-                return status, s
+                return status, s, evaluations
             _copy_rows(y_panel, 1, y_new, s + 1, p - 1)
-        return _CONVERGED, -1
+        return _CONVERGED, -1, evaluations
 
     @compile_
     def fixed_point(eval_c, c, eval_f, f, nodes, a_rows, a_block, weights, d_matrices, y_0, guess,
@@ -571,8 +614,8 @@ def _make_kernel(jit: bool) -> Callable:
         ``have_guess``), each window's first iterate continuing the converged past.
 
         Returns (y, most iterations of a window, largest final window error, status, first bad
-        node or -1). On failure y is the converged past, the failing window's last iterate
-        and nan after it.
+        node or -1, points at which c was evaluated). On failure y is the converged past, the
+        failing window's last iterate and nan after it.
         """
         n_nodes = guess.shape[0]
         forcing = np.zeros_like(guess)
@@ -581,11 +624,12 @@ def _make_kernel(jit: bool) -> Callable:
         y = np.empty_like(guess)
         y_new = np.empty_like(guess)
         start = np.int64(0)  # not the literal 0, which numba would compile march for again
+        nfev = 0
         if not have_guess:  # y^(0): the ODE with the integral dropped
-            status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, guess, y_new,
-                                start, window_ends[-1])
+            status, bad, nfev = march(eval_c, c, nodes, a_rows, a_block, forcing, y_0, guess,
+                                      y_new, start, window_ends[-1])
             if status != _CONVERGED:
-                return y_new, 0, np.inf, status, bad
+                return y_new, 0, np.inf, status, bad, nfev
             guess, y_new = y_new, guess
         y[0] = y_0
         most_iterations, worst_error = 0, 0.0
@@ -602,8 +646,9 @@ def _make_kernel(jit: bool) -> Callable:
                     status, iteration = _NONFINITE_INTEGRAL, it
                     _copy_rows(y, start, y_new, start, end + 1 - start)
                     break
-                status, bad = march(eval_c, c, nodes, a_rows, a_block, forcing, y[start], y,
-                                    y_new, start, end)
+                status, bad, evaluations = march(eval_c, c, nodes, a_rows, a_block, forcing,
+                                                  y[start], y, y_new, start, end)
+                nfev += evaluations
                 if status != _CONVERGED:
                     iteration = it
                     break
@@ -620,12 +665,12 @@ def _make_kernel(jit: bool) -> Callable:
             if status != _CONVERGED:
                 _copy_rows(y, 0, y_new, 0, start)
                 _fill_nan(y_new, end + 1, n_nodes)
-                return y_new, most_iterations, error, status, bad
+                return y_new, most_iterations, error, status, bad, nfev
             worst_error = max(worst_error, error)
             _copy_rows(y_new, start, y, start, end + 1 - start)  # accept T(y) on the window
             eval_f(f, nodes[start : end + 1], y[start : end + 1], f_values[start : end + 1])
             start = end
-        return y, most_iterations, worst_error, _CONVERGED, -1
+        return y, most_iterations, worst_error, _CONVERGED, -1, nfev
 
     return fixed_point
 
@@ -836,6 +881,7 @@ class _Calls:
     eval_c: Callable
     eval_f: Callable
     eval_k: Callable
+    c_evaluations: int  # points at which choosing eval_c evaluated c
 
 
 def _calls(problem: _Problem, ref: _Reference, first_panel: np.ndarray) -> _Calls:
@@ -847,7 +893,7 @@ def _calls(problem: _Problem, ref: _Reference, first_panel: np.ndarray) -> _Call
     f_pointwise = _f_pointwise_scalar if problem.scalar else _f_pointwise_vector
     if all(is_jitted(fn) for fn in (problem.c, problem.k, problem.f)):
         return _Calls(_KERNEL_NUMBA, *(_JITTED[fn] for fn in (c_pointwise, f_pointwise,
-                                                               _c_pointwise_scalar)))
+                                                               _c_pointwise_scalar)), 0)
     y_0, dtype = problem.y_0, problem.dtype
     xs = _mesh_nodes(first_panel, ref)
     ys = y_0 + 1e-6 * np.arange(1, ref.t.size + 1)[:, None] * (1.0 + np.abs(y_0))
@@ -859,6 +905,7 @@ def _calls(problem: _Problem, ref: _Reference, first_panel: np.ndarray) -> _Call
         _choose_evaluator(problem.f, f_pointwise, f_vectorised, xs, ys, dtype),
         _choose_evaluator(problem.k, _c_pointwise_scalar, _c_vectorised_scalar, xs,
                           xs[::-1, None], dtype),
+        2 * xs.size,  # c at the points xs once pointwise and once on the whole array
     )
 
 
@@ -897,6 +944,7 @@ class _Sweep:
     error: float  # largest final window error, or the failing window's error
     status: int
     bad: int  # first bad node, or -1
+    nfev: int  # points at which c was evaluated
 
 
 def _iterate(problem: _Problem, options: _Options, calls: _Calls, mesh: _Mesh,
@@ -917,12 +965,15 @@ def _iterate(problem: _Problem, options: _Options, calls: _Calls, mesh: _Mesh,
 
 @dataclass(frozen=True)
 class _Outcome:
-    """The final mesh and iteration, the iterations summed over meshes, and the verdict."""
+    """The final mesh and iteration, the iterations and evaluations of c summed over meshes,
+    and the verdict (``status`` a code of idebook.results.STATUS).
+    """
 
     mesh: _Mesh
     sweep: _Sweep
     iterations: int
-    success: bool
+    nfev: int
+    status: int
     message: str
 
 
@@ -930,15 +981,24 @@ def _solve_on_adapted_mesh(problem: _Problem, options: _Options) -> _Outcome:
     """Iterate on a mesh of equal panels; halve a one-panel window whose iteration diverges, or
     else the panels that do not resolve the converged solution, and iterate again, until every
     panel is resolved or the iteration fails.
+
+    Raises DivergenceError (``t`` the first node concerned) if y, dy/dx, F(y) or the integral
+    term becomes NaN or inf.
     """
     ref = _reference(options.p)
     edges = np.linspace(problem.x[0], problem.x[-1], options.n_panels + 1)
     calls = _calls(problem, ref, edges[:2])
     guess, total, halvings = None, 0, 0
+    nfev = _PROBE_EVALUATIONS + calls.c_evaluations
     while True:
         mesh = _mesh(problem, calls, ref, edges)
         sweep = _iterate(problem, options, calls, mesh, guess)
         total += sweep.iterations
+        nfev += sweep.nfev
+        if sweep.status in (_NONFINITE_Y, _NONFINITE_INTEGRAL):
+            raise DivergenceError(_failure_message(
+                sweep.status, mesh.nodes, sweep.bad, edges, sweep.error, options.tolerance,
+                options.max_iterations), t=float(mesh.nodes[sweep.bad]))
         if (sweep.status == _DIVERGED and sweep.bad + options.p - 1 in mesh.windows
                 and edges.size <= options.max_panels and halvings < _MAX_WINDOW_HALVINGS):
             # a one-panel (Volterra-type) window: halving it shortens the iteration's window
@@ -948,16 +1008,16 @@ def _solve_on_adapted_mesh(problem: _Problem, options: _Options) -> _Outcome:
             guess = None
             continue
         if sweep.status != _CONVERGED:
-            return _Outcome(mesh, sweep, total, False, _failure_message(
+            return _Outcome(mesh, sweep, total, nfev, _STATUS[sweep.status], _failure_message(
                 sweep.status, mesh.nodes, sweep.bad, edges, sweep.error, options.tolerance,
                 options.max_iterations))
         unresolved = _unresolved_panels(sweep.y_nodes, ref, options.resolution_tolerance)
         if not unresolved.any():
-            return _Outcome(mesh, sweep, total, True, (
+            return _Outcome(mesh, sweep, total, nfev, _STATUS[_CONVERGED], (
                 f"converged: global_error {sweep.error:.2e} <= {options.tolerance:g} "
                 f"on {edges.size - 1} panels of {options.p} nodes"))
         if edges.size - 1 + unresolved.sum() > options.max_panels:
-            return _Outcome(mesh, sweep, total, False, (
+            return _Outcome(mesh, sweep, total, nfev, _MESH_UNRESOLVED, (
                 f"mesh refinement stopped by max_panels={options.max_panels}: "
                 f"{unresolved.sum()} of {edges.size - 1} panels not resolved to "
                 f"resolution_tolerance {options.resolution_tolerance:g}"))
@@ -996,8 +1056,10 @@ def _result(problem: _Problem, outcome: _Outcome) -> IDEResult:
     return IDEResult(
         x=problem.x,
         y=y[:, 0] if problem.scalar else y,
-        success=outcome.success,
+        success=outcome.status == 0,
+        status=outcome.status,
         message=outcome.message,
+        nfev=int(outcome.nfev),
         iterations=int(outcome.iterations),
         global_error=float(outcome.sweep.error),
         x_nodes=mesh.nodes,
@@ -1026,27 +1088,73 @@ def solve_ide(
 ) -> IDEResult:
     """Solve y' = c(x, y) + d(x) ∫_{lower_bound(x)}^{upper_bound(x)} k(x, s) f(y(s)) ds.
 
-    With y(x[0]) = y_0, on [x[0], x[-1]]; the solution is returned at the points ``x``.
-    See the module docstring for the method, the conventions and the failure behaviour.
+    With y(x[0]) = y_0, on [x[0], x[-1]]; the solution is returned at the points ``x``. The
+    Gelmi-Jorquera fixed-point iteration [1]_ on Lobatto panels, with idesolver's arguments
+    [2]_; the module docstring gives the method, the evaluation conventions of the functions
+    (numba or NumPy), the failures and the map from idesolver's names.
 
     Parameters
     ----------
-    x : 1-D strictly increasing array (at least 2 finite points).
-    y_0 : real or complex scalar, or 1-D array of length n, finite.
-    c, d, k, f : ``c(x, y)`` and ``f(y)`` return the shape of ``y``; ``d(x)`` returns a scalar,
-        an (n,) array (componentwise) or an (n, n) matrix; ``k(x, s)`` returns a scalar.
-    lower_bound, upper_bound : ``x -> a(x), b(x)``, values in ``[x[0], x[-1]]``.
-    global_error_tolerance : stop when the sup-norm fixed-point residual is <= this (finite,
+    x : numpy.ndarray
+        Where the solution is returned: 1-D, strictly increasing, at least 2 finite points.
+    y_0 : complex or numpy.ndarray
+        y(x[0]): a finite real or complex number, or a 1-D array of n of them.
+    c : callable
+        ``c(x, y)``, returning the shape of ``y``.
+    d : callable
+        ``d(x)``, returning a scalar, an (n,) array (componentwise) or an (n, n) matrix.
+    k : callable
+        ``k(x, s)``, returning a scalar.
+    f : callable
+        ``f(y)`` (the F of the equation), returning the shape of ``y``.
+    lower_bound, upper_bound : callable
+        ``x -> a(x)`` and ``x -> b(x)``, real values in ``[x[0], x[-1]]``.
+    global_error_tolerance : float, default 1e-10
+        Stop a window's iteration when its sup-norm fixed-point residual is <= this (finite,
         > 0).
-    max_iterations : most fixed-point iterations per window and mesh (an integer >= 1).
-    smoothing_factor : alpha in [0, 1), the weight of the previous iterate.
-    nodes_per_panel : Lobatto nodes per panel p (an integer >= 3); the method has order p.
-    n_panels : initial number of equal panels (an integer >= 1).
-    max_panels : the mesh refinement stops (success=False) beyond this many panels (an integer
-        >= n_panels); memory
-        grows as (max_panels * (nodes_per_panel - 1))**2 for the dense integral matrix.
-    resolution_tolerance : panel resolution target (finite, > 0); defaults to
-        global_error_tolerance.
+    max_iterations : int, default 200
+        Most fixed-point iterations per window and mesh (an integer >= 1).
+    smoothing_factor : float, default 0.5
+        alpha in [0, 1), the weight of the previous iterate (0: plain Picard iteration).
+    nodes_per_panel : int, default 16
+        Lobatto nodes per panel p (an integer >= 3); the method has order p.
+    n_panels : int, default 4
+        Initial number of equal panels (an integer >= 1).
+    max_panels : int, default 128
+        The mesh refinement stops (status -3) beyond this many panels (an integer >=
+        n_panels); memory grows as (max_panels * (nodes_per_panel - 1))**2 for the dense
+        integral matrix.
+    resolution_tolerance : float, optional
+        Panel resolution target (finite, > 0); defaults to global_error_tolerance.
+
+    Returns
+    -------
+    IDEResult
+        The solution at ``x``, its dense output ``sol``, and ``success``, ``status`` (0, or
+        -1 to -4 of :data:`idebook.results.STATUS`), ``message``, ``nfev`` (evaluations of
+        ``c``), ``iterations`` and ``global_error``.
+
+    Raises
+    ------
+    ValueError
+        An argument outside its range (named, with the range), or a function returning the
+        wrong shape or type at the initial point, or a bound outside ``[x[0], x[-1]]``.
+    DivergenceError
+        y, dy/dx, f(y) or the integral term became NaN or inf; ``t`` is the first node
+        where it did.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Once, whenever the result has ``success=False`` (``status < 0``).
+
+    References
+    ----------
+    .. [1] C. A. Gelmi and H. Jorquera, "IDSOLVER: A general purpose solver for nth-order
+       integro-differential equations", Comput. Phys. Commun. 185(1), 392-397 (2014),
+       doi:10.1016/j.cpc.2013.09.008.
+    .. [2] J. T. Karpel, "IDESolver: a general purpose integro-differential equation solver",
+       J. Open Source Softw. 3(25), 542 (2018), doi:10.21105/joss.00542.
     """
     options = _options(global_error_tolerance, max_iterations, smoothing_factor, nodes_per_panel,
                        n_panels, max_panels, resolution_tolerance)

@@ -5,7 +5,10 @@ Each accuracy test asserts the maximum error actually reached (with a small marg
 """
 
 import math
+import pickle
 import re
+import warnings
+from collections.abc import Callable
 
 import numba
 import numpy as np
@@ -13,6 +16,7 @@ import pytest
 import sympy as sp
 
 from idebook.ide import ConvergenceWarning, IDEResult, solve_ide
+from idebook.results import STATUS, DivergenceError
 
 LOG2_SQ = 1 / np.log(2) ** 2
 SQRT_DISC = np.sqrt(25 - 12j)
@@ -246,38 +250,120 @@ def test_long_volterra_interval_is_iterated_panel_by_panel():
     assert np.abs(result.y - exact).max() < 1.5e-9  # reached: 6.3e-10, 1e-10 per window
 
 
-def test_unresolved_mesh_is_a_failure():
-    with pytest.warns(ConvergenceWarning, match="max_panels"):
-        result = solve_ide(np.linspace(0, 10, 61), **sin_cos_problem(), n_panels=1, max_panels=1)
-    assert not result.success
+def stiff_cubic_problem() -> dict:
+    """y' = -100 y^3, y(0) = 1 on one panel [0, 1]: too nonlinear for simplified Newton."""
+    return dict(x=np.linspace(0, 1, 5), y_0=1.0, c=lambda x, y: -100 * y**3, d=lambda x: 0.0,
+                k=lambda x, s: 1.0, f=lambda y: y, lower_bound=lambda x: 0.0,
+                upper_bound=lambda x: x, n_panels=1, max_panels=1)
 
 
-def test_max_iterations_gives_convergence_warning():
+#: status -> (arguments, a word of the message): max_iterations reached; y' = 10 ∫₀¹ y, whose
+#: relaxed Picard map multiplies errors by 0.5 + 0.5*5 = 3 per step; sin/cos on [0, 10] not
+#: resolved by one panel; a collocation step that simplified Newton cannot solve.
+FAILURES = {
+    -1: (dict(x=np.linspace(0, 1, 11), **log_problem(), max_iterations=1,
+              global_error_tolerance=1e-14), "max_iterations=1"),
+    -2: (dict(x=np.linspace(0, 1, 11), y_0=1.0, c=lambda x, y: 0.0 * y, d=lambda x: 10.0,
+              k=lambda x, s: 1.0, f=lambda y: y, lower_bound=lambda x: 0.0,
+              upper_bound=lambda x: 1.0), "diverged"),
+    -3: (dict(x=np.linspace(0, 10, 61), **sin_cos_problem(), n_panels=1, max_panels=1),
+         "max_panels=1"),
+    -4: (stiff_cubic_problem(), "Newton"),
+}
+
+
+@pytest.mark.parametrize("status", sorted(FAILURES))
+def test_each_failure_has_its_status_and_warns_once(status):
+    arguments, match = FAILURES[status]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = solve_ide(**arguments)
+    assert [w.category for w in caught] == [ConvergenceWarning]
+    assert str(caught[0].message) == result.message and match in result.message
+    assert result.status == status and status in STATUS and not result.success
+    assert result.nfev > 0
+
+
+def test_max_iterations_stops_after_that_many_iterations():
     with pytest.warns(ConvergenceWarning, match="max_iterations=1"):
-        result = solve_ide(
-            np.linspace(0, 1, 11), **log_problem(), max_iterations=1, global_error_tolerance=1e-14
-        )
-    assert not result.success
+        result = solve_ide(**FAILURES[-1][0])
     assert result.iterations == 1
     assert result.global_error > 1e-14
     assert "did not converge" in result.message
 
 
-def test_diverging_iteration_is_detected():
-    """y' = 10 ∫₀¹ y: the relaxed Picard map multiplies errors by 0.5 + 0.5*5 = 3 per step."""
-    with pytest.warns(ConvergenceWarning, match="diverged"):
-        result = solve_ide(
-            np.linspace(0, 1, 11),
-            1.0,
-            c=lambda x, y: 0.0 * y,
-            d=lambda x: 10.0,
-            k=lambda x, s: 1.0,
-            f=lambda y: y,
-            lower_bound=lambda x: 0.0,
-            upper_bound=lambda x: 1.0,
-        )
-    assert not result.success
-    assert result.iterations < 200
+def test_success_has_status_zero_and_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = solve_ide(np.linspace(0, 1, 11), **log_problem())
+    assert result.status == 0 and result.success and result.message.startswith("converged")
+
+
+def counting(function, counter: list) -> Callable:
+    """``function`` that adds to ``counter[0]`` the number of points x it is called at."""
+    def counted(x, y):
+        counter[0] += np.size(x)
+        return function(x, y)
+    return counted
+
+
+@pytest.mark.parametrize("vectorisable", [True, False], ids=["arrays", "pointwise"])
+def test_nfev_counts_every_point_at_which_c_is_evaluated(vectorisable):
+    """Counted by instrumenting c: the checks, y^(0) and every collocation step on every mesh
+    (the [0, 10] problem needs mesh refinement). A c using math.log fails on arrays and is
+    called point by point after one trial call on an array, which counts too.
+    """
+    counter = [0]
+    if vectorisable:
+        problem = sin_cos_problem()
+        problem["c"] = counting(lambda x, y: np.array([0.5 * (y[1] + 1), -0.5 * y[0]]), counter)
+        result = solve_ide(np.linspace(0, 10, 61), **problem, n_panels=1)
+        assert result.panel_edges.size - 1 >= 2
+    else:
+        c = log_problem()["c"]
+        problem = log_problem(c=counting(lambda x, y: c(x, y) + 0 * math.log(1 + x), counter))
+        result = solve_ide(np.linspace(0, 1, 11), **problem)
+    assert result.success
+    assert result.nfev == counter[0]
+
+
+@pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+def test_nfev_on_a_case_counted_by_hand(jit):
+    """y' = 1 (d = 0), y(0) = 0 on 4 panels of p = 16 nodes, so the iteration converges at once.
+
+    y^(0): per panel a Jacobian probe (1 + n = 2 points) and two Newton evaluations of the 16
+    nodes (the first update is exact for this linear c, the second sees a zero step): 4 * 34.
+    The one iteration starts from y^(0), exact already: 4 * (2 + 16). Before that, the type
+    check evaluates c once and, for plain Python functions, choosing between array and
+    pointwise calls evaluates it at the 16 nodes of a panel both ways: 32.
+    """
+    wrap = numba.njit if jit else (lambda fn: fn)
+    result = solve_ide(np.linspace(0, 1, 3), 0.0, wrap(lambda x, y: 1.0 + 0.0 * y),
+                       lambda x: 0.0, wrap(lambda x, s: 1.0), wrap(lambda y: y),
+                       lambda x: 0.0, lambda x: 1.0)
+    assert result.success and result.iterations == 1
+    np.testing.assert_allclose(result.y, [0.0, 0.5, 1.0], rtol=0, atol=1e-15)
+    assert result.nfev == 1 + (0 if jit else 32) + 4 * 34 + 4 * (2 + 16)
+
+
+def test_ide_result_and_its_dense_output_pickle():
+    result = solve_ide(np.linspace(0, 2, 9), **sin_cos_problem())
+    back = pickle.loads(pickle.dumps(result))
+    for name in ("x", "y", "x_nodes", "y_nodes", "panel_edges"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(result, name))
+    for name in ("success", "status", "message", "nfev", "iterations", "global_error"):
+        assert getattr(back, name) == getattr(result, name), name
+    xq = np.linspace(0, 2, 23)
+    np.testing.assert_array_equal(back.sol(xq), result.sol(xq))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(result.sol))(xq), result.sol(xq))
+    assert result.sol(xq).shape == (23, 2)
+
+
+def test_result_fields_are_required():
+    with pytest.raises(TypeError, match="status"):
+        IDEResult(x=np.zeros(2), y=np.zeros(2), success=True, message="", nfev=0, iterations=1,
+                  global_error=0.0, x_nodes=np.zeros(2), y_nodes=np.zeros(2),
+                  panel_edges=np.zeros(2))
 
 
 def reported_x(message: str) -> float:
@@ -286,11 +372,11 @@ def reported_x(message: str) -> float:
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 @pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
-def test_nan_in_c_is_reported_with_its_x(jit):
-    """c = √(1/2 - x) is nan for x > 1/2: reported at the first node past 1/2."""
+def test_nan_in_c_raises_divergence_error_at_its_x(jit):
+    """c = √(1/2 - x) is nan for x > 1/2: raised at the first node past 1/2."""
     wrap = numba.njit if jit else (lambda fn: fn)
-    with pytest.warns(ConvergenceWarning, match="non-finite"):
-        result = solve_ide(
+    with pytest.raises(DivergenceError, match="non-finite") as error:
+        solve_ide(
             np.linspace(0, 1, 11),
             0.0,
             c=wrap(lambda x, y: np.sqrt(0.5 - x) + 0.0 * y),
@@ -300,18 +386,16 @@ def test_nan_in_c_is_reported_with_its_x(jit):
             lower_bound=lambda x: 0.0,
             upper_bound=lambda x: x,
         )
-    assert not result.success
-    x_bad = reported_x(result.message)
-    assert 0.5 < x_bad < 0.5 + 0.25 * 0.2  # within the first panel quarter past 1/2
-    assert np.all(np.isfinite(result.y[result.x < 0.25]))
-    assert np.isnan(result.y[-1])
+    assert error.value.k is None
+    assert 0.5 < error.value.t < 0.5 + 0.25 * 0.2  # within the first panel quarter past 1/2
+    assert reported_x(str(error.value)) == pytest.approx(error.value.t, rel=1e-9)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
-def test_nan_in_f_is_reported_with_its_x():
+def test_nan_in_f_raises_divergence_error_at_its_x():
     """y = 1 - x, so f = √(y + 0.1) is nan past x = 1.1."""
-    with pytest.warns(ConvergenceWarning, match=r"f\(y\)"):
-        result = solve_ide(
+    with pytest.raises(DivergenceError, match=r"f\(y\)") as error:
+        solve_ide(
             np.linspace(0, 2, 11),
             1.0,
             c=lambda x, y: -1.0 + 0.0 * y,
@@ -321,8 +405,23 @@ def test_nan_in_f_is_reported_with_its_x():
             lower_bound=lambda x: 0.0,
             upper_bound=lambda x: x,
         )
-    assert not result.success
-    assert 1.1 < reported_x(result.message) < 1.2
+    assert error.value.k is None
+    assert 1.1 < error.value.t < 1.2
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_blow_up_raises_divergence_error_not_a_warning():
+    """y' = y^2, y(0) = 1 has y = 1/(1 - x), infinite at x = 1: the collocation step on the
+    panel [0.5, 1] that holds the pole overflows, and that panel is where it is reported.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(DivergenceError) as error:
+            solve_ide(np.linspace(0, 2, 11), 1.0, c=lambda x, y: y**2, d=lambda x: 0.0,
+                      k=lambda x, s: 1.0, f=lambda y: y, lower_bound=lambda x: 0.0,
+                      upper_bound=lambda x: x)
+    assert error.value.k is None
+    assert 0.5 < error.value.t <= 1.0
 
 
 def base_arguments() -> dict:
