@@ -1,9 +1,10 @@
 # idebook: build the book and run every test from one virtual environment.
 #
 #   make book   -> _build/html/index.html (notebooks are committed executed; nothing is re-run)
-#   make check  -> the inner loop while working (under 2 minutes): lint, then the unit tests
-#                  without notebooks, browser, Binder or tests marked slow; it includes the
-#                  machine-independent check of the committed notebooks' printed outputs
+#   make check  -> the inner loop while working (under 2 minutes on 2 cores): lint, then the
+#                  unit tests on two pytest-xdist workers, without notebooks, browser, Binder or
+#                  the tests marked slow; it includes the machine-independent check of the
+#                  committed notebooks' printed outputs
 #   make test   -> every check below, in this order; each step prints its wall time:
 #     lint          ruff check .
 #     unit          pytest tests/ (unit and widget tests, the output check, slow tests) + nbval
@@ -110,7 +111,7 @@ test: timings-reset lint unit book browser binder-check
 check: timings-reset lint
 	$(START)
 	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/test_book_notebooks.py \
-	    -m "not slow" -p no:cacheprovider -q
+	    -m "not slow" -p no:cacheprovider -q -n 2
 	$(STOP)
 
 timings-reset:
