@@ -250,6 +250,7 @@ class _Grid:
         self.dY = np.zeros_like(self.Y)
         self.Y[0, :n] = model.theta0
         self.nfev = 0
+        self.newton_retries = 0
         self.newton_failures = 0
         self.out_of_budget = False
         D = np.zeros(self.iv + nm)
@@ -257,12 +258,12 @@ class _Grid:
         D[n:self.iv] = model.c1
         D[self.iv:] = model.d2
         self.D = D
-        ea = math.exp(-model.d2 * model.alpha)
-        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - ea) / model.d2
-        self.fp = np.array([model.alpha, model.c1, model.c2, model.d2, ea, w0, model.ln_beta1,
-                            model.ln_beta2, model.eps, model.l2])
-        self.ip = np.array([n, nm, int(model.has_m), int(model.per_coordinate),
-                            1 if model.shifted else 0], dtype=np.int64)
+        decay = math.exp(-model.d2 * model.alpha)
+        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - decay) / model.d2
+        self.coef = _fast.Coefficients(
+            int(n), int(nm), bool(model.has_m), bool(model.per_coordinate),
+            *(float(x) for x in (model.alpha, model.c1, model.c2, model.d2, decay, w0,
+                                 model.ln_beta1, model.ln_beta2, model.eps, model.l2)))
 
     @property
     def theta(self) -> np.ndarray:
@@ -286,8 +287,9 @@ class _Grid:
         args = (model.objective.grad, model.objective.params)
         if P is None:
             P = Pd = np.zeros((1, self.nm))
+            mode = _fast.FROZEN if model.shifted else _fast.ADAM
         else:
-            self.ip[_fast.I_MODE], (P, Pd) = 2, P
+            mode, (P, Pd) = _fast.LAGGED, P
         start = self._initial_layer(sweep, args) if model.has_m else 0
         previous, residual = None, np.inf
         cost = 4 * (self.Y.shape[0] - 1 - start)
@@ -295,10 +297,10 @@ class _Grid:
             if self.nfev + cost > max_nfev:
                 self.out_of_budget = True
                 return sweeps - 1, residual, False
-            bad, nfev, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D, self.ip,
-                                      self.fp, P, Pd, start)
+            bad, nfev, retried, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D,
+                                               self.coef, mode, P, Pd, start)
             self.nfev += nfev
-            self.newton_failures = failed
+            self.newton_retries, self.newton_failures = retried, failed
             if bad >= 0:
                 _diverged(model, bad * self.h)
             if not model.shifted:
@@ -309,7 +311,7 @@ class _Grid:
                     return sweeps, residual, True
             previous = self.theta.copy()
             P, Pd = (a.copy() for a in self.memory)
-            self.ip[_fast.I_MODE] = 2
+            mode = _fast.LAGGED
         return max_sweeps, residual, False
 
     def _initial_layer(self, sweep, args) -> int:
@@ -320,8 +322,8 @@ class _Grid:
         accuracy; the finer start removes that error.
         """
         layer = _Grid(self.model, 1, self.N * LAYER)
-        bad, nfev, _ = sweep(*args, layer.Y, layer.dY, layer.N, layer.h, layer.D, layer.ip,
-                             layer.fp, np.zeros((1, self.nm)), np.zeros((1, self.nm)), 0)
+        bad, nfev, _, _ = sweep(*args, layer.Y, layer.dY, layer.N, layer.h, layer.D, layer.coef,
+                                _fast.ADAM, np.zeros((1, self.nm)), np.zeros((1, self.nm)), 0)
         self.nfev += nfev
         if bad >= 0:
             _diverged(self.model, bad * layer.h)
@@ -478,9 +480,12 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
         status = -3
         message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the finest step "
                    f"alpha/{N}.")
+    if grid.newton_retries:
+        message += (f" Newton's method failed in {grid.newton_retries} stiff steps, which were "
+                    f"retried as 2 to {2**_fast.HALVINGS} SDIRK steps.")
     if grid.newton_failures:
-        message += (f" Newton's method failed in {grid.newton_failures} stiff steps, which were "
-                    "taken explicitly.")
+        message += (f" Newton's method failed in {grid.newton_failures} stiff steps even at "
+                    f"1/{2**_fast.HALVINGS} of the step; these were taken explicitly.")
     if status:
         warnings.warn(f"{model.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
     sol = grid.solution(t_end)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import idebook
-from idebook import continuous
-from idebook.objectives import quadratic
+from idebook import _fast, continuous
+from idebook.objectives import from_functions, quadratic
 from idebook.results import STATUS
 
 F = quadratic()
@@ -68,3 +68,50 @@ def test_the_work_limit_status_is_documented():
 def test_max_nfev_is_validated(max_nfev):
     with pytest.raises(ValueError, match="max_nfev"):
         continuous.adam(F, THETA0, alpha=0.1, t_end=1.0, max_nfev=max_nfev)
+
+
+# --- the stiff path of idebook._fast (issue 11, point 5) ---
+
+QUADRATIC = from_functions(lambda th: float((th[0] - 4) ** 2), lambda th: 2 * (th - 4))
+
+
+def test_lu_solve_matches_numpy():
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 3, 6):
+        A = rng.normal(size=(size, size))
+        A[0, 0] = 0.0 if size > 1 else 2.0  # a zero pivot needs a row exchange
+        b = rng.normal(size=size)
+        LU, pivots, x = A.copy(), np.empty(size, dtype=np.int64), b.copy()
+        _fast.lu_factor(LU, pivots)
+        _fast.lu_solve(LU, pivots, x)
+        np.testing.assert_allclose(x, np.linalg.solve(A, b), rtol=1e-10, atol=1e-12)
+
+
+def _stiff_everywhere(monkeypatch, fail_full_steps=False):
+    """Send every step of the interpreted sweep through SDIRK4 (and optionally make Newton fail
+    on every full step, so that each one is retried as two half steps)."""
+    namespace = _fast.plain_sweep.__globals__
+    monkeypatch.setitem(namespace, "STIFF", -1.0)
+    if fail_full_steps:
+        sdirk = namespace["sdirk_step"]
+
+        def failing(grad, params, coef, mode, t, hs, y, y_new, i, frac, N, h, D, P, Pd):
+            if hs == h:
+                return False, 7
+            return sdirk(grad, params, coef, mode, t, hs, y, y_new, i, frac, N, h, D, P, Pd)
+
+        monkeypatch.setitem(namespace, "sdirk_step", failing)
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+@pytest.mark.parametrize("fail_full_steps", [False, True])
+def test_sdirk_steps_and_their_retries_agree_with_lawson_rk4(monkeypatch, name, fail_full_steps):
+    kw = {"alpha": 0.1, "t_end": 1.0, "substeps": 8}
+    explicit = getattr(continuous, name)(QUADRATIC, THETA0, **kw)
+    _stiff_everywhere(monkeypatch, fail_full_steps)
+    implicit = getattr(continuous, name)(QUADRATIC, THETA0, **kw)
+    assert explicit.success and implicit.success
+    assert np.max(np.abs(implicit.theta - explicit.theta)) < 1e-6
+    assert implicit.nfev > 2 * explicit.nfev
+    assert ("retried as 2 to 8 SDIRK steps" in implicit.message) == fail_full_steps
+    assert "taken explicitly" not in implicit.message
