@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _fast
 from . import _validation as check
-from .model import Model, build, output_times
+from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
@@ -224,7 +224,7 @@ def _solve(model: Model, t_end: float, method: str, tol: float, substeps: int | 
 
 def _windows(model: Model, t_end: float) -> int:
     """The alpha-windows the fast solver's grid spans: [0, t_end] and PAD more if shifted."""
-    return max(math.ceil(t_end / model.alpha - 1e-9), 1) + (_fast.PAD if model.shifted else 0)
+    return max(output_intervals(model.alpha, t_end), 1) + (_fast.PAD if model.shifted else 0)
 
 
 def _grid_bytes(model: Model, n_windows: int, N: int) -> float:
@@ -403,7 +403,7 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     the solve returns the last grid whose iteration converged, with ``success=False``.
     """
     t = output_times(model.alpha, t_end)
-    n_windows = max(t.size - 1, 1) + (_fast.PAD if model.shifted else 0)
+    n_windows = _windows(model, t_end)
     N = substeps // 2 if substeps else 4
     picard_tol = tol / 100
     least_sweeps = 2 if model.shifted else 1

@@ -9,6 +9,7 @@ import pytest
 
 import idebook
 from idebook import _fast, continuous
+from idebook.model import output_intervals, output_times
 from idebook.objectives import from_functions, quadratic
 from idebook.results import STATUS
 
@@ -115,3 +116,9 @@ def test_sdirk_steps_and_their_retries_agree_with_lawson_rk4(monkeypatch, name, 
     assert implicit.nfev > 2 * explicit.nfev
     assert ("retried as 2 to 8 SDIRK steps" in implicit.message) == fail_full_steps
     assert "taken explicitly" not in implicit.message
+
+
+@pytest.mark.parametrize(("alpha", "t_end"), [(0.1, 2.0), (0.3, 1.0), (0.1, 0.0), (0.1, 0.05),
+                                              (0.01, 0.01 * 200_000), (0.1, 0.1 * 3)])
+def test_output_intervals_counts_output_times_without_making_them(alpha, t_end):
+    assert output_intervals(alpha, t_end) == output_times(alpha, t_end).size - 1
