@@ -40,13 +40,15 @@ from .model import bias_ratio, step_ratio
 
 PAD = 2  # alpha-windows integrated beyond t_end for the shifted models
 
-# When a step is stiff. Classical RK4 is stable for h * lambda in its stability region, which
-# meets the negative real axis at -2.785 and the imaginary axis at +-2.83i. L below is the
-# Lipschitz constant of N along the step, estimated from the two midpoint stages (Shampine's
-# test: |k3 - k2| / |z3 - z2|). Where h * L > 1.5 the step is past half of that interval,
-# where RK4's error constant grows fast and a little more takes it out of the region: the
-# step is then taken by the L-stable SDIRK4, whose stability region contains the whole left
-# half-plane, so that the step is set by accuracy, not by stability.
+# When a step is stiff. The decays -D y are integrated exactly, so only N limits the step.
+# Classical RK4 is stable for h * lambda (lambda an eigenvalue of dN/dy) in its stability
+# region, which meets the negative real axis at -2.785 and the imaginary axis at +-2.83i. L is
+# a Lipschitz estimate of N along the step from its two midpoint stages (Shampine's test:
+# |k3 - k2| / |z3 - z2|, which bounds |lambda| for the dominant direction). Where h L > 1.5 the
+# step is past about half of that interval, where RK4's amplification factor is far from
+# exp(h lambda) and little more takes it out of the region: the step is then taken by the
+# L-stable SDIRK4, whose stability region contains the whole left half-plane, so that the step
+# is limited by accuracy, not by stability.
 STIFF = 1.5
 HALVINGS = 3  # a failed SDIRK step is retried as 2, 4, 8 SDIRK steps before it is taken by RK4
 
