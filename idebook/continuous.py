@@ -21,18 +21,20 @@ import numpy as np
 
 from . import _fast
 from . import _validation as check
-from .model import Model, build, output_times
+from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
 MAX_SUBSTEPS = 512
+MAX_NFEV = 10**8  # default work limit, see adagrad's max_nfev
+MAX_GRID_BYTES = 2 * 2**30  # largest grid (the arrays Y and dY of _Grid) a solve allocates
 LAYER = 16  # refinement of Adam's first window, see _Grid._initial_layer
 
 
 def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
             eps: float = 1e-8, per_coordinate: bool = False, method: str = "fast",
-            tol: float = 1e-8, substeps: int | None = None, max_sweeps: int = 100
-            ) -> ContinuousRun:
+            tol: float = 1e-8, substeps: int | None = None, max_sweeps: int = 100,
+            max_nfev: int = MAX_NFEV) -> ContinuousRun:
     """Proposition 1: theta' = -g / (sqrt(G(t + alpha)) + eps), G(t) = (1/alpha) int_0^t ||g||^2.
 
     Parameters
@@ -64,6 +66,15 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
         ``error_estimate`` is then the difference from N/2 steps divided by 15.
     max_sweeps : int
         Cap on the Picard sweeps per grid (fast) or on Algorithm 4's iterations (paper), >= 1.
+    max_nfev : int
+        Cap on the gradient evaluations of the fast method, >= 1; the default 10**8 is some
+        30 s of work on one core (the paper's longest run, AdaGrad at alpha = 0.01 over 200k
+        steps, needs 3.5e7). Each grid and each sweep is costed before it starts (about 4
+        evaluations per step); one that would pass the cap is not started, and the solve
+        returns the last grid it completed with ``success=False`` and ``status=-5``
+        (:data:`idebook.results.STATUS`), or theta = NaN if it completed none. A stiff
+        step costs more than the estimate, so ``nfev`` can pass the cap by a fraction of a
+        sweep.
 
     Returns
     -------
@@ -73,8 +84,9 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     Raises
     ------
     ValueError
-        A parameter out of range (the message names it and its range), or a gradient whose
-        shape is not theta's.
+        A parameter out of range (the message names it and its range), a gradient whose
+        shape is not theta's, or a request whose first grid would take more than 2 GiB
+        (``MAX_GRID_BYTES``; the message names alpha and t_end).
     TypeError
         A gradient returning None or something that is not an array of numbers.
     DivergenceError
@@ -91,20 +103,22 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     """
     model = build("adagrad", objective, theta0, alpha=alpha, eps=eps,
                   per_coordinate=per_coordinate)
-    return _solve(model, t_end, method, tol, substeps, max_sweeps)
+    return _solve(model, t_end, method, tol, substeps, max_sweeps, max_nfev)
 
 
 def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float = 0.9,
             t_end: float, eps: float = 1e-8, per_coordinate: bool = False,
             method: str = "fast", tol: float = 1e-8, substeps: int | None = None,
-            max_sweeps: int = 100) -> ContinuousRun:
+            max_sweeps: int = 100, max_nfev: int = MAX_NFEV) -> ContinuousRun:
     """Proposition 2: theta' = -g / (sqrt(v(t + alpha)) + eps), v = K_RP * ||g||^2.
 
     The kernel is K_RP(t) = ((1 - beta)/alpha) exp(-(1 - beta) t/alpha).
 
     Parameters
     ----------
-    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol, substeps, max_sweeps
+    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol
+        As in :func:`adagrad`.
+    substeps, max_sweeps, max_nfev
         As in :func:`adagrad`.
     beta : float
         Decay rate of the squared-gradient memory, in [0, 1).
@@ -130,13 +144,14 @@ def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float =
     """
     model = build("rmsprop", objective, theta0, alpha=alpha, beta=beta, eps=eps,
                   per_coordinate=per_coordinate)
-    return _solve(model, t_end, method, tol, substeps, max_sweeps)
+    return _solve(model, t_end, method, tol, substeps, max_sweeps, max_nfev)
 
 
 def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0.9,
          beta2: float = 0.999, t_end: float, eps: float = 1e-8, per_coordinate: bool = False,
          weight_decay: float = 0.0, l2: float = 0.0, method: str = "fast", tol: float = 1e-8,
-         substeps: int | None = None, max_sweeps: int = 100) -> ContinuousRun:
+         substeps: int | None = None, max_sweeps: int = 100, max_nfev: int = MAX_NFEV
+         ) -> ContinuousRun:
     """Proposition 3: theta' = -alpha(t) m / (sqrt(v) + eps(t)), eq. (5)-(6).
 
     Equivalently theta' = -mhat / (sqrt(vhat) + eps) with mhat = m/(1 - beta1^(t/alpha)),
@@ -146,7 +161,9 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
 
     Parameters
     ----------
-    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol, substeps, max_sweeps
+    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol
+        As in :func:`adagrad`.
+    substeps, max_sweeps, max_nfev
         As in :func:`adagrad`.
     beta1, beta2 : float
         Decay rates of the first and second moments, in [0, 1).
@@ -176,25 +193,49 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
     """
     model = build("adam", objective, theta0, alpha=alpha, beta1=beta1, beta2=beta2, eps=eps,
                   per_coordinate=per_coordinate, weight_decay=weight_decay, l2=l2)
-    return _solve(model, t_end, method, tol, substeps, max_sweeps)
+    return _solve(model, t_end, method, tol, substeps, max_sweeps, max_nfev)
 
 
 def _solve(model: Model, t_end: float, method: str, tol: float, substeps: int | None,
-           max_sweeps: int) -> ContinuousRun:
+           max_sweeps: int, max_nfev: int) -> ContinuousRun:
     t_end = check.nonnegative("t_end", t_end)
     tol = check.positive("tol", tol)
     if isinstance(max_sweeps, bool) or not isinstance(max_sweeps, int) or max_sweeps < 1:
         raise ValueError(f"max_sweeps must be an integer >= 1, got {max_sweeps!r}")
+    max_nfev = check.count("max_nfev", max_nfev, minimum=1)
     if substeps is not None and (isinstance(substeps, bool) or not isinstance(substeps, int)
                                  or substeps < 2 or substeps % 2):
         raise ValueError(f"substeps must be an even integer >= 2, got {substeps!r}")
+    if method not in ("fast", "paper"):
+        raise ValueError(f"method must be 'fast' or 'paper', got {method!r}")
+    n_windows = _windows(model, t_end)
+    N = 1 if method == "paper" else substeps // 2 if substeps else 4
+    if _grid_bytes(model, n_windows, N) > MAX_GRID_BYTES:
+        raise ValueError(
+            f"alpha = {model.alpha:g} and t_end = {t_end:g} need a grid of {n_windows} "
+            f"alpha-windows x {N} steps ({_grid_bytes(model, n_windows, N) / 2**30:.3g} GiB, "
+            f"over the {MAX_GRID_BYTES / 2**30:g} GiB allowed): raise alpha or lower t_end")
     if method == "paper":
         from ._paper import solve_paper
 
         return solve_paper(model, t_end, max_iterations=max_sweeps)
-    if method != "fast":
-        raise ValueError(f"method must be 'fast' or 'paper', got {method!r}")
-    return _solve_fast(model, t_end, tol, substeps, max_sweeps)
+    return _solve_fast(model, t_end, tol, substeps, max_sweeps, max_nfev)
+
+
+def _windows(model: Model, t_end: float) -> int:
+    """The alpha-windows the fast solver's grid spans: [0, t_end] and PAD more if shifted."""
+    return max(output_intervals(model.alpha, t_end), 1) + (_fast.PAD if model.shifted else 0)
+
+
+def _grid_bytes(model: Model, n_windows: int, N: int) -> float:
+    """Memory of a grid of N steps per window: the arrays Y and dY of :class:`_Grid`."""
+    state = (2 * model.n if model.has_m else model.n) + model.nm
+    return 2.0 * 8 * (n_windows * N + 1) * state
+
+
+def _sweep_cost(model: Model, n_windows: int, N: int) -> int:
+    """Estimated gradient evaluations of one sweep (4 per step; Adam's first layer too)."""
+    return 4 * n_windows * N + (4 * N * LAYER if model.has_m else 0)
 
 
 class _Grid:
@@ -209,18 +250,20 @@ class _Grid:
         self.dY = np.zeros_like(self.Y)
         self.Y[0, :n] = model.theta0
         self.nfev = 0
+        self.newton_retries = 0
         self.newton_failures = 0
+        self.out_of_budget = False
         D = np.zeros(self.iv + nm)
         D[:n] = model.weight_decay / model.alpha
         D[n:self.iv] = model.c1
         D[self.iv:] = model.d2
         self.D = D
-        ea = math.exp(-model.d2 * model.alpha)
-        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - ea) / model.d2
-        self.fp = np.array([model.alpha, model.c1, model.c2, model.d2, ea, w0, model.ln_beta1,
-                            model.ln_beta2, model.eps, model.l2])
-        self.ip = np.array([n, nm, int(model.has_m), int(model.per_coordinate),
-                            1 if model.shifted else 0], dtype=np.int64)
+        decay = math.exp(-model.d2 * model.alpha)
+        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - decay) / model.d2
+        self.coef = _fast.Coefficients(
+            int(n), int(nm), bool(model.has_m), bool(model.per_coordinate),
+            *(float(x) for x in (model.alpha, model.c1, model.c2, model.d2, decay, w0,
+                                 model.ln_beta1, model.ln_beta2, model.eps, model.l2)))
 
     @property
     def theta(self) -> np.ndarray:
@@ -231,23 +274,33 @@ class _Grid:
         """The squared-gradient memory and its derivative on the grid."""
         return self.Y[:, self.iv:], self.dY[:, self.iv:]
 
-    def solve(self, P: np.ndarray | None, picard_tol: float, max_sweeps: int
+    def solve(self, P: np.ndarray | None, picard_tol: float, max_sweeps: int, max_nfev: int
               ) -> tuple[int, float, bool]:
-        """Sweep to a fixed point; P is a starting memory on this grid (None: freeze q)."""
+        """Sweep to a fixed point; P is a starting memory on this grid (None: freeze q).
+
+        Returns (sweeps, last change in theta, converged). No sweep starts whose estimated
+        cost would take this grid's ``nfev`` past ``max_nfev``; ``self.out_of_budget`` then
+        says that this, not ``max_sweeps``, ended the iteration.
+        """
         model = self.model
         sweep = _fast.sweep if model.objective.jitted else _fast.plain_sweep
         args = (model.objective.grad, model.objective.params)
         if P is None:
             P = Pd = np.zeros((1, self.nm))
+            mode = _fast.FROZEN if model.shifted else _fast.ADAM
         else:
-            self.ip[_fast.I_MODE], (P, Pd) = 2, P
+            mode, (P, Pd) = _fast.LAGGED, P
         start = self._initial_layer(sweep, args) if model.has_m else 0
         previous, residual = None, np.inf
+        cost = 4 * (self.Y.shape[0] - 1 - start)
         for sweeps in range(1, max_sweeps + 1):
-            bad, nfev, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D, self.ip,
-                                      self.fp, P, Pd, start)
+            if self.nfev + cost > max_nfev:
+                self.out_of_budget = True
+                return sweeps - 1, residual, False
+            bad, nfev, retried, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D,
+                                               self.coef, mode, P, Pd, start)
             self.nfev += nfev
-            self.newton_failures = failed
+            self.newton_retries, self.newton_failures = retried, failed
             if bad >= 0:
                 _diverged(model, bad * self.h)
             if not model.shifted:
@@ -258,7 +311,7 @@ class _Grid:
                     return sweeps, residual, True
             previous = self.theta.copy()
             P, Pd = (a.copy() for a in self.memory)
-            self.ip[_fast.I_MODE] = 2
+            mode = _fast.LAGGED
         return max_sweeps, residual, False
 
     def _initial_layer(self, sweep, args) -> int:
@@ -269,8 +322,8 @@ class _Grid:
         accuracy; the finer start removes that error.
         """
         layer = _Grid(self.model, 1, self.N * LAYER)
-        bad, nfev, _ = sweep(*args, layer.Y, layer.dY, layer.N, layer.h, layer.D, layer.ip,
-                             layer.fp, np.zeros((1, self.nm)), np.zeros((1, self.nm)), 0)
+        bad, nfev, _, _ = sweep(*args, layer.Y, layer.dY, layer.N, layer.h, layer.D, layer.coef,
+                                _fast.ADAM, np.zeros((1, self.nm)), np.zeros((1, self.nm)), 0)
         self.nfev += nfev
         if bad >= 0:
             _diverged(self.model, bad * layer.h)
@@ -337,30 +390,62 @@ def _diverged(model: Model, t: float) -> None:
 
 
 def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
-                max_sweeps: int) -> ContinuousRun:
+                max_sweeps: int, max_nfev: int) -> ContinuousRun:
     """Solve on grids alpha/N, N doubling, until two successive grids agree to tol.
 
     A grid on which the solution blows up is refined too, unless the blow-up happens at the
     same time (within 10%) on two successive grids: a real divergence, reported with its time.
+
+    Work and memory are bounded. A grid is started only if the sweeps it needs at least (two
+    for the shifted models, whose first sweep freezes q; one for Adam), and on the first grid
+    those of the next grid too, fit in what is left of ``max_nfev``; a sweep only if it fits.
+    A refinement whose grid would take more than ``MAX_GRID_BYTES`` is not made. Either way
+    the solve returns the last grid whose iteration converged, with ``success=False``.
     """
     t = output_times(model.alpha, t_end)
-    n_windows = max(t.size - 1, 1) + (_fast.PAD if model.shifted else 0)
+    n_windows = _windows(model, t_end)
     N = substeps // 2 if substeps else 4
     picard_tol = tol / 100
+    least_sweeps = 2 if model.shifted else 1
     coarse, diverged_at, total_sweeps, nfev = None, None, 0, 0
+    grid, estimate, residual, ok, stopped = None, np.inf, np.inf, True, ""
+    coarse_residual = np.inf
     while True:
+        if coarse is not None and _grid_bytes(model, n_windows, N) > MAX_GRID_BYTES:
+            stopped = (f"the next grid, alpha/{N}, would take "
+                       f"{_grid_bytes(model, n_windows, N) / 2**30:.3g} GiB (over the "
+                       f"{MAX_GRID_BYTES / 2**30:g} GiB allowed)")
+            grid, N, residual = coarse, coarse.N, coarse_residual
+            break
+        need = least_sweeps * _sweep_cost(model, n_windows, N)
+        if coarse is None:  # and the next grid, for an error estimate
+            need += least_sweeps * _sweep_cost(model, n_windows, 2 * N)
+        if nfev + need > max_nfev:
+            stopped = (f"max_nfev = {max_nfev} gradient evaluations would be exceeded: "
+                       f"{nfev} used, at least {need} more needed on the grid alpha/{N}"
+                       + (" and the next one" if coarse is None else ""))
+            grid, residual = coarse, coarse_residual
+            break
         grid = _Grid(model, n_windows, N)
         P = coarse.refined_memory() if coarse is not None and model.shifted else None
         try:
-            sweeps, residual, ok = grid.solve(P, picard_tol, max_sweeps)
+            sweeps, residual, ok = grid.solve(P, picard_tol, max_sweeps, max_nfev - nfev)
         except DivergenceError as err:
+            nfev += grid.nfev
             again = diverged_at is not None and abs(err.t - diverged_at) <= 0.1 * diverged_at
-            if substeps or 2 * N > MAX_SUBSTEPS or again:
+            if (substeps or 2 * N > MAX_SUBSTEPS or again
+                    or _grid_bytes(model, n_windows, 2 * N) > MAX_GRID_BYTES):
                 raise
             coarse, diverged_at, N = None, err.t, 2 * N
             continue
         total_sweeps += sweeps
         nfev += grid.nfev
+        if grid.out_of_budget:
+            stopped = (f"max_nfev = {max_nfev} gradient evaluations would be exceeded by "
+                       f"another sweep on the grid alpha/{N} ({nfev} used)")
+            if coarse is not None or sweeps == 0:
+                grid, residual = coarse, coarse_residual
+            break
         if coarse is not None:
             last = (t.size - 1) * coarse.N
             estimate = float(np.max(np.abs(grid.theta[: 2 * last + 1: 2]
@@ -371,9 +456,23 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
         elif not ok:
             estimate = np.inf
             break
-        coarse, N = grid, 2 * N
+        coarse, coarse_residual, N = grid, residual, 2 * N
     status, message = 0, "The solution converged."
-    if not ok:
+    solved = grid is not None
+    if not solved:  # theta is unknown
+        grid = _Grid(model, n_windows, N)
+        grid.Y[1:] = grid.dY[:] = np.nan
+    if stopped.startswith("max_nfev"):
+        status = -5
+        message = (f"Stopped at the work limit: {stopped}. "
+                   + (f"The result is the grid alpha/{grid.N} (estimated error {estimate:.3g}, "
+                      f"last Picard change {residual:.3g})." if solved
+                      else "No grid was solved: theta is NaN."))
+    elif stopped:
+        status = -3
+        message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the step "
+                   f"alpha/{N}: {stopped}.")
+    elif not ok:
         status = -1
         message = (f"Picard iteration did not converge in {max_sweeps} sweeps "
                    f"(last change in theta {residual:.3g}, needed {picard_tol:.3g}).")
@@ -381,9 +480,12 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
         status = -3
         message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the finest step "
                    f"alpha/{N}.")
+    if grid.newton_retries:
+        message += (f" Newton's method failed in {grid.newton_retries} stiff steps, which were "
+                    f"retried as 2 to {2**_fast.HALVINGS} SDIRK steps.")
     if grid.newton_failures:
-        message += (f" Newton's method failed in {grid.newton_failures} stiff steps, which were "
-                    "taken explicitly.")
+        message += (f" Newton's method failed in {grid.newton_failures} stiff steps even at "
+                    f"1/{2**_fast.HALVINGS} of the step; these were taken explicitly.")
     if status:
         warnings.warn(f"{model.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
     sol = grid.solution(t_end)
@@ -392,4 +494,4 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
         t=out.t, theta=out.theta, **out.memory, algorithm=model.algorithm, alpha=model.alpha,
         params=model.params, method="fast", success=status == 0, status=status,
         message=message, nfev=nfev, sol=sol, iterations=total_sweeps, residual=residual,
-        error_estimate=estimate, substeps=N)
+        error_estimate=estimate, substeps=grid.N)

@@ -113,12 +113,36 @@ def output_times(alpha: float, t_end: float) -> np.ndarray:
     ndarray
         The increasing times, shape (K + 1,) or (K + 2,).
     """
+    K, on_grid = _whole_steps(alpha, t_end)
+    t = alpha * np.arange(K + 1)
+    return t if on_grid else np.append(t, t_end)
+
+
+def output_intervals(alpha: float, t_end: float) -> int:
+    """The number of intervals between the times of :func:`output_times`, without making them.
+
+    Parameters
+    ----------
+    alpha : float
+        The step, > 0.
+    t_end : float
+        The horizon, >= 0.
+
+    Returns
+    -------
+    int
+        ``output_times(alpha, t_end).size - 1``.
+    """
+    K, on_grid = _whole_steps(alpha, t_end)
+    return K if on_grid else K + 1
+
+
+def _whole_steps(alpha: float, t_end: float) -> tuple[int, bool]:
+    """(K, whether t_end is alpha K): the whole steps of alpha in [0, t_end]."""
     ratio = t_end / alpha
     nearest = round(ratio)
     on_grid = abs(ratio - nearest) <= 1e-9 * max(1.0, ratio)
-    K = nearest if on_grid else math.floor(ratio)
-    t = alpha * np.arange(K + 1)
-    return t if on_grid else np.append(t, t_end)
+    return (nearest if on_grid else math.floor(ratio)), on_grid
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

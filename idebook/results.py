@@ -31,6 +31,8 @@ STATUS = {
     -3: "the estimated discretisation error exceeds the tolerance at the finest step or mesh "
         "allowed",
     -4: "the time stepper failed (an ODE integrator's step size underflow, a Newton solve)",
+    -5: "the work limit (max_nfev gradient evaluations) would have been exceeded before the "
+        "tolerance was reached; the result is the last grid solved (NaN if none)",
 }
 
 
