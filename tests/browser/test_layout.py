@@ -59,7 +59,21 @@ _LAYOUT_JS = """async ([selector, slack]) => {
     }
   }
   const doc = document.documentElement;
-  return {bad: bad, page_scroll: doc.scrollWidth, window: doc.clientWidth};
+  // What makes the page wider than the window: the outermost elements that end past its edge.
+  const wide = [];
+  if (doc.scrollWidth > doc.clientWidth + slack) {
+    for (const e of document.body.querySelectorAll('*')) {
+      const r = e.getBoundingClientRect();
+      if (r.right > doc.clientWidth + slack && r.width > 0 &&
+          !(e.parentElement && e.parentElement.getBoundingClientRect().right
+            > doc.clientWidth + slack)) {
+        wide.push(`${name(e)}: right edge at ${Math.round(r.right)} px: `
+                  + e.textContent.trim().replace(/\\s+/g, ' ').slice(0, 60));
+      }
+    }
+  }
+  return {bad: bad, wide: wide.slice(0, 10), page_scroll: doc.scrollWidth,
+          window: doc.clientWidth};
 }"""
 
 
@@ -87,4 +101,4 @@ def test_nothing_scrolls_sideways(page, screen, browser, server):
                      + "\n  ".join(bad[:15]) + ("\n  ..." if len(bad) > 15 else ""))
     assert result["page_scroll"] <= result["window"] + SLACK, (
         f"{page} at {width} px: the page is {result['page_scroll']} px wide in a window of "
-        f"{result['window']} px")
+        f"{result['window']} px, because of:\n  " + "\n  ".join(result["wide"]))
