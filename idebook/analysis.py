@@ -24,21 +24,53 @@ def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | N
     return k if k < dist.size else None
 
 
-def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[float, float]]:
+def gaps(discrete: Trajectory, continuous: ContinuousRun,
+         t_max: float | None = None) -> dict[str, tuple[float, float]]:
     """max_k and final ``|x(alpha k) - x_k|`` for theta and for every shared memory state.
 
     The continuous solution is evaluated at the discrete times t_k = alpha k (its dense output);
-    vectors are compared in the Euclidean norm.
+    vectors are compared in the Euclidean norm. ``discrete`` may be any trajectory, e.g. another
+    continuous solution sampled at the discrete times (``run.at(d.t)``). With ``t_max``, only the
+    times t_k <= t_max count (a continuous run that covers part of the horizon), and "final" is
+    the last of them.
     """
-    c = continuous.at(discrete.t)
+    keep = slice(None) if t_max is None else discrete.t <= t_max * (1 + 1e-12)
+    t = discrete.t[keep]
+    if t.size == 0:
+        raise ValueError(f"t_max must be >= the first time {discrete.t[0]}, got {t_max}")
+    c = continuous.at(t)
     out = {}
     for name in ("theta", "G", "v", "m"):
         a, b = getattr(discrete, name), getattr(c, name)
         if a is None or b is None:
             continue
-        diff = np.linalg.norm(a - b, axis=1)
+        diff = np.linalg.norm(a[keep] - b, axis=1)
         out[name] = (float(diff.max()), float(diff[-1]))
     return out
+
+
+def compare_curves(reference: np.ndarray, other: np.ndarray) -> dict[str, float | int]:
+    """Where ``other`` lies above and below ``reference``, sample by sample (same times).
+
+    Returns the fractions of samples with ``other > reference`` (``above``) and
+    ``other < reference`` (``below``), the largest signed gap ``other - reference`` on each side
+    (``max_above`` >= 0 and ``max_below`` <= 0, 0.0 when that side is empty) and the sample
+    indices where they occur (``k_above``, ``k_below``; -1 when that side is empty). Used to
+    check claims such as "the continuous curve reaches slightly higher values" on whole curves
+    rather than on their peaks.
+    """
+    reference, other = np.ravel(reference), np.ravel(other)
+    if reference.shape != other.shape or reference.size == 0:
+        raise ValueError(f"reference and other must be non-empty and of one shape, got "
+                         f"{reference.shape} and {other.shape}")
+    diff = other - reference
+    k_above, k_below = int(np.argmax(diff)), int(np.argmin(diff))
+    above, below = diff[k_above] > 0, diff[k_below] < 0
+    return {"above": float(np.mean(diff > 0)), "below": float(np.mean(diff < 0)),
+            "max_above": float(diff[k_above]) if above else 0.0,
+            "k_above": k_above if above else -1,
+            "max_below": float(diff[k_below]) if below else 0.0,
+            "k_below": k_below if below else -1}
 
 
 def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3,

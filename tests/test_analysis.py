@@ -167,3 +167,42 @@ def test_fmt_hides_round_off_below_the_floor():
     assert analysis.fmt(0.0123456) == "0.0123"
     assert analysis.fmt(0.0) == "0"
     assert analysis.fmt(1e-7, floor=1e-6) == "<1e-06"
+
+
+def test_gaps_up_to_t_max():
+    t = np.array([0.0, 0.1, 0.2, 0.3])
+    d = DiscreteRun(t, np.array([[1.0], [2.0], [3.0], [4.0]]), v=np.array([[0.], [1.], [2.], [3.]]),
+                    algorithm="rmsprop", alpha=0.1)
+    c, calls = _fake_continuous(t[:3], theta=np.array([[1.0], [2.5], [2.75]]),
+                                v=np.array([[0.0], [1.0], [4.0]]))
+    g = analysis.gaps(d, c, t_max=0.2)
+    np.testing.assert_array_equal(calls[0], t[:3])  # the later time is never asked for
+    assert g == {"theta": (0.5, 0.25), "v": (2.0, 2.0)}
+    with pytest.raises(ValueError, match="t_max"):
+        analysis.gaps(d, c, t_max=-1.0)
+
+
+def test_gaps_against_another_continuous_run():
+    # a continuous solution sampled at the discrete times is a valid reference
+    t = np.array([0.0, 0.1])
+    ref = Trajectory(t, np.array([[1.0], [1.5]]), v=np.array([[0.0], [2.0]]))
+    c, _ = _fake_continuous(t, theta=np.array([[1.0], [1.25]]), v=np.array([[0.0], [1.0]]))
+    assert analysis.gaps(ref, c) == {"theta": (0.25, 0.25), "v": (1.0, 1.0)}
+
+
+def test_compare_curves_by_hand():
+    ref = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    other = np.array([1.0, 2.5, 2.0, 4.25, 5.0])
+    out = analysis.compare_curves(ref, other)
+    assert out == {"above": 0.4, "below": 0.2, "max_above": 0.5, "k_above": 1,
+                   "max_below": -1.0, "k_below": 2}
+
+
+def test_compare_curves_one_side_only():
+    out = analysis.compare_curves([1.0, 2.0, 3.0], [0.5, 2.0, 2.0])
+    assert out["above"] == 0.0 and out["max_above"] == 0.0 and out["k_above"] == -1
+    assert out["below"] == pytest.approx(2 / 3) and out["max_below"] == -1.0
+    assert out["k_below"] == 2
+    assert analysis.compare_curves(np.ones((3, 1)), np.ones(3))["k_above"] == -1
+    with pytest.raises(ValueError, match="one shape"):
+        analysis.compare_curves([1.0, 2.0], [1.0])
