@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .results import ContinuousRun, DiscreteRun, Trajectory
+from .results import ContinuousRun, DiscreteRun, DivergenceError, Trajectory
 
 FLOOR = 1e-10
 """Magnitudes printed as "<1e-10" by :func:`fmt`: below this, digits are round-off."""
@@ -49,11 +49,13 @@ def gaps(discrete: Trajectory, continuous: ContinuousRun,
     return out
 
 
-def compare_curves(reference: np.ndarray, other: np.ndarray) -> dict[str, float | int]:
+def compare_curves(reference: np.ndarray, other: np.ndarray,
+                   tol: float = 0.0) -> dict[str, float | int]:
     """Where ``other`` lies above and below ``reference``, sample by sample (same times).
 
-    Returns the fractions of samples with ``other > reference`` (``above``) and
-    ``other < reference`` (``below``), the largest signed gap ``other - reference`` on each side
+    Returns the fractions of samples with ``other - reference > tol`` (``above``) and
+    ``other - reference < -tol`` (``below``; ``tol`` >= 0 keeps round-off out of the count), the
+    largest signed gap ``other - reference`` on each side
     (``max_above`` >= 0 and ``max_below`` <= 0, 0.0 when that side is empty) and the sample
     indices where they occur (``k_above``, ``k_below``; -1 when that side is empty). Used to
     check claims such as "the continuous curve reaches slightly higher values" on whole curves
@@ -63,10 +65,12 @@ def compare_curves(reference: np.ndarray, other: np.ndarray) -> dict[str, float 
     if reference.shape != other.shape or reference.size == 0:
         raise ValueError(f"reference and other must be non-empty and of one shape, got "
                          f"{reference.shape} and {other.shape}")
+    if not tol >= 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
     diff = other - reference
     k_above, k_below = int(np.argmax(diff)), int(np.argmin(diff))
-    above, below = diff[k_above] > 0, diff[k_below] < 0
-    return {"above": float(np.mean(diff > 0)), "below": float(np.mean(diff < 0)),
+    above, below = diff[k_above] > tol, diff[k_below] < -tol
+    return {"above": float(np.mean(diff > tol)), "below": float(np.mean(diff < -tol)),
             "max_above": float(diff[k_above]) if above else 0.0,
             "k_above": k_above if above else -1,
             "max_below": float(diff[k_below]) if below else 0.0,
@@ -81,6 +85,16 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
         for name, (gmax, gfinal) in gaps(d, c).items():
             rows.append((label, name, fmt(gmax, digits, floor), fmt(gfinal, digits, floor)))
     return table(("run", "state", "max gap", "final gap"), rows)
+
+
+def divergence_time(err: DivergenceError) -> float:
+    """The time t at which a continuous run became non-finite, from its :class:`DivergenceError`.
+
+    Reads ``err.t`` where the error carries the time and the step separately, and ``err.where``
+    (the time, for a continuous run) otherwise; the chapters read it only through here.
+    """
+    t = getattr(err, "t", None)
+    return float(err.where if t is None else t)
 
 
 def observed_order(h: np.ndarray, error: np.ndarray) -> float:

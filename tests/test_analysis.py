@@ -206,3 +206,34 @@ def test_compare_curves_one_side_only():
     assert analysis.compare_curves(np.ones((3, 1)), np.ones(3))["k_above"] == -1
     with pytest.raises(ValueError, match="one shape"):
         analysis.compare_curves([1.0, 2.0], [1.0])
+
+
+def test_compare_curves_tolerance_ignores_round_off():
+    ref = np.array([1.0, 1e-12, 2.0])
+    other = np.array([1.0 + 1e-15, -1e-12, 2.5])
+    assert analysis.compare_curves(ref, other)["below"] == pytest.approx(1 / 3)
+    out = analysis.compare_curves(ref, other, tol=1e-10)
+    assert out["above"] == pytest.approx(1 / 3) and out["below"] == 0.0
+    assert out["k_below"] == -1 and out["max_above"] == 0.5
+    with pytest.raises(ValueError, match="tol"):
+        analysis.compare_curves(ref, other, tol=-1.0)
+
+
+def test_divergence_time_from_a_real_overflow():
+    # Algorithm 4 on RMSProp with beta = 0 at alpha = 0.01 overflows during a sweep
+    from idebook import DivergenceError, continuous
+
+    with pytest.raises(DivergenceError) as info:
+        continuous.rmsprop(objectives.quadratic(), 1.0, alpha=0.01, beta=0.0, t_end=6.0,
+                           method="paper")
+    t = analysis.divergence_time(info.value)
+    assert 0.0 < t <= 6.0
+
+
+def test_divergence_time_prefers_t():
+    from idebook import DivergenceError
+
+    err = DivergenceError("diverged", 2.5)
+    assert analysis.divergence_time(err) == 2.5
+    err.t = 1.25  # an error that carries the time separately
+    assert analysis.divergence_time(err) == 1.25
