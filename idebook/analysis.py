@@ -112,6 +112,11 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+def fmt_vector(v: np.ndarray, digits: int = 4, floor: float = FLOOR) -> str:
+    """A vector as ``(x1, x2, ...)``, each entry through :func:`fmt`."""
+    return "(" + ", ".join(fmt(float(x), digits, floor) for x in np.ravel(v)) + ")"
+
+
 def fmt(x: float, digits: int = 3, floor: float = FLOOR) -> str:
     """``x`` to ``digits`` significant digits; magnitudes below ``floor`` print as "<floor".
 

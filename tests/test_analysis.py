@@ -237,3 +237,8 @@ def test_divergence_time_prefers_t():
     assert analysis.divergence_time(err) == 2.5
     err.t = 1.25  # an error that carries the time separately
     assert analysis.divergence_time(err) == 1.25
+
+
+def test_fmt_vector():
+    assert analysis.fmt_vector(np.array([1.741823, -0.2485373, 0.0])) == "(1.742, -0.2485, 0)"
+    assert analysis.fmt_vector([[2.0], [3e-14]], digits=6) == "(2, <1e-10)"
