@@ -88,7 +88,8 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
 
 
 def divergence_time(err: DivergenceError) -> float:
-    """The time t at which a continuous run became non-finite, from its :class:`DivergenceError`.
+    """The time t at which a continuous run became non-finite, from its
+    :class:`~idebook.results.DivergenceError`.
 
     Reads ``err.t`` where the error carries the time and the step separately, and ``err.where``
     (the time, for a continuous run) otherwise; the chapters read it only through here.
