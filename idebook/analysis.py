@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .results import ContinuousRun, DiscreteRun, Trajectory
+from .results import ContinuousRun, DiscreteRun, DivergenceError, Trajectory
 
 FLOOR = 1e-10
 """The one rule for printed numbers (:func:`fmt`): magnitudes below this, exact zeros included,
@@ -41,7 +41,8 @@ def settle_k(run: Trajectory, target: float | np.ndarray, tol: float) -> int | N
     return k if k < dist.size else None
 
 
-def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[float, float]]:
+def gaps(discrete: Trajectory, continuous: ContinuousRun,
+         t_max: float | None = None) -> dict[str, tuple[float, float]]:
     """The gaps max_k and final ``|x(alpha k) - x_k|`` for theta and every shared memory state.
 
     The continuous solution is evaluated at the discrete times t_k = alpha k (its dense output);
@@ -49,10 +50,14 @@ def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[fl
 
     Parameters
     ----------
-    discrete : DiscreteRun
-        The iterates x_k (Algorithms 1-3).
+    discrete : Trajectory
+        The iterates x_k (Algorithms 1-3), or any trajectory, e.g. another continuous solution
+        sampled at the discrete times (``run.at(d.t)``).
     continuous : ContinuousRun
-        The continuous model, covering the discrete times.
+        The continuous model, covering the discrete times (up to ``t_max``).
+    t_max : float, optional
+        Only the times t_k <= t_max count (a continuous run that covers part of the horizon),
+        and "final" is the last of them.
 
     Returns
     -------
@@ -62,17 +67,49 @@ def gaps(discrete: DiscreteRun, continuous: ContinuousRun) -> dict[str, tuple[fl
     Raises
     ------
     ValueError
-        The continuous run does not cover the discrete times.
+        The continuous run does not cover the discrete times, or t_max is before the first.
     """
-    c = continuous.at(discrete.t)
+    keep = slice(None) if t_max is None else discrete.t <= t_max * (1 + 1e-12)
+    t = discrete.t[keep]
+    if t.size == 0:
+        raise ValueError(f"t_max must be >= the first time {discrete.t[0]}, got {t_max}")
+    c = continuous.at(t)
     out = {}
     for name in ("theta", "G", "v", "m"):
         a, b = getattr(discrete, name), getattr(c, name)
         if a is None or b is None:
             continue
-        diff = np.linalg.norm(a - b, axis=1)
+        diff = np.linalg.norm(a[keep] - b, axis=1)
         out[name] = (float(diff.max()), float(diff[-1]))
     return out
+
+
+def compare_curves(reference: np.ndarray, other: np.ndarray,
+                   tol: float = 0.0) -> dict[str, float | int]:
+    """Where ``other`` lies above and below ``reference``, sample by sample (same times).
+
+    Returns the fractions of samples with ``other - reference > tol`` (``above``) and
+    ``other - reference < -tol`` (``below``; ``tol`` >= 0 keeps round-off out of the count), the
+    largest signed gap ``other - reference`` on each side
+    (``max_above`` >= 0 and ``max_below`` <= 0, 0.0 when that side is empty) and the sample
+    indices where they occur (``k_above``, ``k_below``; -1 when that side is empty). Used to
+    check claims such as "the continuous curve reaches slightly higher values" on whole curves
+    rather than on their peaks.
+    """
+    reference, other = np.ravel(reference), np.ravel(other)
+    if reference.shape != other.shape or reference.size == 0:
+        raise ValueError(f"reference and other must be non-empty and of one shape, got "
+                         f"{reference.shape} and {other.shape}")
+    if not tol >= 0:
+        raise ValueError(f"tol must be >= 0, got {tol}")
+    diff = other - reference
+    k_above, k_below = int(np.argmax(diff)), int(np.argmin(diff))
+    above, below = diff[k_above] > tol, diff[k_below] < -tol
+    return {"above": float(np.mean(diff > tol)), "below": float(np.mean(diff < -tol)),
+            "max_above": float(diff[k_above]) if above else 0.0,
+            "k_above": k_above if above else -1,
+            "max_below": float(diff[k_below]) if below else 0.0,
+            "k_below": k_below if below else -1}
 
 
 def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3) -> str:
@@ -95,6 +132,29 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
         for name, (gmax, gfinal) in gaps(d, c).items():
             rows.append((label, name, fmt(gmax, digits), fmt(gfinal, digits)))
     return table(("run", "state", "max gap", "final gap"), rows)
+
+
+def divergence_time(err: DivergenceError) -> float:
+    """The time t at which a continuous run became non-finite.
+
+    Parameters
+    ----------
+    err : DivergenceError
+        What a continuous solver raised.
+
+    Returns
+    -------
+    float
+        ``err.t``.
+
+    Raises
+    ------
+    ValueError
+        The error carries no time (a discrete run's, which carries the step ``k``).
+    """
+    if err.t is None:
+        raise ValueError(f"this DivergenceError carries no time t (k = {err.k}): {err}")
+    return float(err.t)
 
 
 def observed_order(h: np.ndarray, error: np.ndarray) -> float:
@@ -136,6 +196,11 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> str:
     lines = ["  ".join(s.ljust(w) for s, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def fmt_vector(v: np.ndarray, digits: int = 4) -> str:
+    """A computed vector as ``(x1, x2, ...)``, each entry through :func:`fmt`."""
+    return "(" + ", ".join(fmt(float(x), digits) for x in np.ravel(v)) + ")"
 
 
 def fmt(x: float | None, digits: int = 3) -> str:

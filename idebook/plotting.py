@@ -28,7 +28,8 @@ try:
 except ModuleNotFoundError as error:
     raise missing_extra(error, __name__) from error
 
-__all__ = ["COLORS", "set_style", "style_context", "overlay", "k_axis", "t_axis", "legend_outside"]
+__all__ = ["COLORS", "set_style", "style_context", "overlay", "k_axis", "t_axis", "legend_outside",
+           "contours"]
 
 #: Colour cycle (Okabe–Ito, readable for colour-blind readers and on white).
 COLORS: tuple[str, ...] = (
@@ -261,3 +262,39 @@ def legend_outside(ax: Axes, handles: Sequence[Line2D] | None = None) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     else:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
+def contours(ax: Axes, objective: Any, box: tuple[tuple[float, float], tuple[float, float]], *,
+             slice_at: float | None = None, levels: int = 12, points: int = 160) -> None:
+    """Contour lines of a 2-D objective (or a 2-D slice of a 3-D one) and its minimiser as a star.
+
+    Parameters
+    ----------
+    ax
+        The axes to draw on.
+    objective
+        A callable ``f(theta)`` with a ``minimizer`` attribute (an :class:`idebook.objectives`
+        objective).
+    box
+        ``((x_min, x_max), (y_min, y_max))``: the part of the plane to draw.
+    slice_at
+        For an objective of three variables, the value of the third one (the plane drawn);
+        ``None`` for two variables.
+    levels
+        Number of contour levels, spaced geometrically from just above the minimum in the box
+        to the maximum (a valley stays visible next to steep walls).
+    points
+        Grid points per axis.
+    """
+    (x0, x1), (y0, y1) = box
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError(f"box must be ((x_min, x_max), (y_min, y_max)) with min < max, got {box}")
+    if levels < 2 or points < 2:
+        raise ValueError(f"levels and points must be >= 2, got {levels} and {points}")
+    xs, ys = np.linspace(x0, x1, points), np.linspace(y0, y1, points)
+    extra = () if slice_at is None else (slice_at,)
+    Z = np.array([[objective(np.array([a, b, *extra])) for a in xs] for b in ys])
+    lo = max(Z.min(), objective(objective.minimizer)) + 1e-3
+    ax.contour(xs, ys, Z, levels=np.geomspace(lo, Z.max(), levels), colors="0.75",
+               linewidths=0.7)
+    ax.plot(*np.asarray(objective.minimizer)[:2], "k*", ms=11, zorder=5)

@@ -179,3 +179,77 @@ def test_fmt_hides_round_off_below_the_floor():
     assert analysis.fmt(0.0) == analysis.fmt(-0.0) == analysis.fmt(1e-17) == "<1e-10"
     assert analysis.fmt(1e-10) == "1e-10"
     assert analysis.fmt(None) == "-"
+
+
+def test_gaps_up_to_t_max():
+    t = np.array([0.0, 0.1, 0.2, 0.3])
+    d = Trajectory(t=t, theta=np.array([[1.0], [2.0], [3.0], [4.0]]),
+                   v=np.array([[0.], [1.], [2.], [3.]]))
+    c, calls = _fake_continuous(t[:3], theta=np.array([[1.0], [2.5], [2.75]]),
+                                v=np.array([[0.0], [1.0], [4.0]]))
+    g = analysis.gaps(d, c, t_max=0.2)
+    np.testing.assert_array_equal(calls[0], t[:3])  # the later time is never asked for
+    assert g == {"theta": (0.5, 0.25), "v": (2.0, 2.0)}
+    with pytest.raises(ValueError, match="t_max"):
+        analysis.gaps(d, c, t_max=-1.0)
+
+
+def test_gaps_against_another_continuous_run():
+    # a continuous solution sampled at the discrete times is a valid reference
+    t = np.array([0.0, 0.1])
+    ref = Trajectory(t=t, theta=np.array([[1.0], [1.5]]), v=np.array([[0.0], [2.0]]))
+    c, _ = _fake_continuous(t, theta=np.array([[1.0], [1.25]]), v=np.array([[0.0], [1.0]]))
+    assert analysis.gaps(ref, c) == {"theta": (0.25, 0.25), "v": (1.0, 1.0)}
+
+
+def test_compare_curves_by_hand():
+    ref = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    other = np.array([1.0, 2.5, 2.0, 4.25, 5.0])
+    out = analysis.compare_curves(ref, other)
+    assert out == {"above": 0.4, "below": 0.2, "max_above": 0.5, "k_above": 1,
+                   "max_below": -1.0, "k_below": 2}
+
+
+def test_compare_curves_one_side_only():
+    out = analysis.compare_curves([1.0, 2.0, 3.0], [0.5, 2.0, 2.0])
+    assert out["above"] == 0.0 and out["max_above"] == 0.0 and out["k_above"] == -1
+    assert out["below"] == pytest.approx(2 / 3) and out["max_below"] == -1.0
+    assert out["k_below"] == 2
+    assert analysis.compare_curves(np.ones((3, 1)), np.ones(3))["k_above"] == -1
+    with pytest.raises(ValueError, match="one shape"):
+        analysis.compare_curves([1.0, 2.0], [1.0])
+
+
+def test_compare_curves_tolerance_ignores_round_off():
+    ref = np.array([1.0, 1e-12, 2.0])
+    other = np.array([1.0 + 1e-15, -1e-12, 2.5])
+    assert analysis.compare_curves(ref, other)["below"] == pytest.approx(1 / 3)
+    out = analysis.compare_curves(ref, other, tol=1e-10)
+    assert out["above"] == pytest.approx(1 / 3) and out["below"] == 0.0
+    assert out["k_below"] == -1 and out["max_above"] == 0.5
+    with pytest.raises(ValueError, match="tol"):
+        analysis.compare_curves(ref, other, tol=-1.0)
+
+
+def test_divergence_time_from_a_real_overflow():
+    # Algorithm 4 on RMSProp with beta = 0 at alpha = 0.01 overflows during a sweep
+    from idebook import DivergenceError, continuous
+
+    with pytest.raises(DivergenceError) as info:
+        continuous.rmsprop(objectives.quadratic(), 1.0, alpha=0.01, beta=0.0, t_end=6.0,
+                           method="paper")
+    t = analysis.divergence_time(info.value)
+    assert 0.0 < t <= 6.0
+
+
+def test_divergence_time_is_the_time_a_continuous_solve_reports():
+    from idebook import DivergenceError
+
+    assert analysis.divergence_time(DivergenceError("diverged", t=2.5)) == 2.5
+    with pytest.raises(ValueError, match="time"):
+        analysis.divergence_time(DivergenceError("diverged at a step", k=3))
+
+
+def test_fmt_vector():
+    assert analysis.fmt_vector(np.array([1.741823, -0.2485373, 0.0])) == "(1.742, -0.2485, <1e-10)"
+    assert analysis.fmt_vector([[2.0], [3e-14]], digits=6) == "(2, <1e-10)"
