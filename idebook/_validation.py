@@ -35,6 +35,13 @@ def unit_interval(name: str, value: float) -> float:
     return value
 
 
+def one_of(name: str, value: object, allowed: tuple) -> object:
+    """Return ``value`` if it is one of ``allowed`` (a method's name, say)."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
+    return value
+
+
 def count(name: str, value: int, minimum: int = 0) -> int:
     """Return ``value`` as an int if it is an integer >= ``minimum`` (a number of steps, panels...).
 

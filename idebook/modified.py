@@ -292,9 +292,7 @@ def _form(model: Model, order: int, shift: bool, decay: str, regime: str) -> _Fo
 
 def _integrator(method: str, rtol: float, atol: float) -> dict:
     """Validated options of :func:`scipy.integrate.solve_ivp`."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    return {"method": method, "rtol": check.positive("rtol", rtol),
+    return {"method": check.one_of("method", method, METHODS), "rtol": check.positive("rtol", rtol),
             "atol": check.positive("atol", atol)}
 
 

@@ -3,12 +3,16 @@ discrete algorithms in each model's own regime (observed orders from fitted slop
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
+
 import numpy as np
 import pytest
 
 import idebook
 from idebook import discrete, ode_models
 from idebook.analysis import gaps, observed_order
+from idebook.results import STATUS
 
 F = idebook.objectives.quadratic()  # f = (theta - 4)^2, g = 2 (theta - 4)
 B = np.array([3.0, -4.0])
@@ -190,10 +194,14 @@ def test_a_solve_that_runs_out_of_evaluations_reports_failure(monkeypatch):
     monkeypatch.setattr(ode_models, "MAX_NFEV", 40)
     with pytest.warns(idebook.ConvergenceWarning, match="MAX_NFEV = 40"):
         run = ode_models.adam_ode(F, 1.0, alpha=0.01, t_end=5.0)
-    assert not run.success and "MAX_NFEV" in run.message
+    assert not run.success and run.status == -4 and "MAX_NFEV" in run.message
     assert 0 < run.t[-1] < 5.0 and np.isnan(run.error_estimate)
-    with pytest.raises(ValueError, match="solved interval"):
+    reached = run.sol.end
+    np.testing.assert_array_equal(run.t, idebook.model.output_times(0.01, reached))
+    with pytest.raises(ValueError, match="t must lie in"):
         run.at(5.0)
+    back = pickle.loads(pickle.dumps(run))
+    np.testing.assert_array_equal(back.at(run.t).theta, run.at(run.t).theta)
 
 
 def test_adam_sde_drift_with_noise_follows_the_mean_recursion():
@@ -213,3 +221,88 @@ def test_adam_sde_drift_with_noise_follows_the_mean_recursion():
             worst = max(worst, abs(theta - run.theta[k, 0]))
         out.append(worst)
     assert 1.8 < observed_order(alphas, out) < 2.2
+
+
+# -- the result contract (as tests/test_results.py for the other solvers) --------------------
+
+F2 = idebook.objectives.quadratic(np.array([4.0, -2.0]))
+RUNS = {
+    "adam_ode": ode_models.adam_ode(F, 1.0, alpha=0.1, t_end=1.05),
+    "adam_ode, per coordinate, no bias": ode_models.adam_ode(
+        F2, [1.0, 1.0], alpha=0.1, t_end=1.0, per_coordinate=True, bias=False),
+    "rmsprop_ode (clock sqrt t)": ode_models.rmsprop_ode(F, 1.0, alpha=0.1, t_end=1.0),
+    "sign_flow (clock in the state)": ode_models.sign_flow(F2, [1.0, 1.0], alpha=0.1,
+                                                           t_end=1.0),
+    "sign_flow, per coordinate": ode_models.sign_flow(F2, [1.0, 1.0], alpha=0.1, t_end=1.0,
+                                                      per_coordinate=True),
+    "rmsprop_sde_drift (clock alpha t)": ode_models.rmsprop_sde_drift(
+        F, 1.0, alpha=0.1, beta=0.99, t_end=1.0, eps=10.0, noise_var=4.0),
+    "adam_sde_drift": ode_models.adam_sde_drift(F2, [1.0, 1.0], alpha=0.1, beta1=0.99,
+                                                beta2=0.995, t_end=1.0, eps=10.0,
+                                                noise_var=4.0),
+}
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_every_model_pickles_and_round_trips(name):
+    run = RUNS[name]
+    back = pickle.loads(pickle.dumps(run))
+    assert type(back) is type(run) and type(back.sol) is ode_models.ODEModelSolution
+    for f in dataclasses.fields(run):
+        a, b = getattr(run, f.name), getattr(back, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        elif f.name != "sol":
+            assert a == b or (a != a and b != b), f.name  # NaN error estimates
+    times = np.linspace(0.0, run.t[-1], 7)
+    for state in ("theta", "G", "v", "m"):
+        x, y = getattr(run.sol(times), state), getattr(back.sol(times), state)
+        assert (x is None and y is None) or np.array_equal(x, y), state
+    np.testing.assert_array_equal(run.at(times).theta, run.sol(times).theta)
+    np.testing.assert_allclose(run.at(run.t).theta, run.theta, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_every_model_reports_status_and_rejects_bad_times(name):
+    run = RUNS[name]
+    assert run.success is True and run.status == 0 and run.status in STATUS
+    assert isinstance(run.nfev, int) and run.nfev > 0 and run.message
+    assert run.error_estimate < 1e-5
+    for bad in (np.nan, np.inf, -0.1, [0.5, np.nan]):
+        with pytest.raises(ValueError, match="t must"):
+            run.at(bad)
+
+
+def test_a_failed_solve_has_status_minus_4():
+    """Per coordinate with eps = 1e-8 the field is stiff at y = -2; RK45 cannot cross it."""
+    f = idebook.objectives.quadratic(np.array([1.0, -2.0]), np.diag([1.0, 10.0]))
+    with pytest.warns(idebook.ConvergenceWarning, match="Reached t"):
+        run = ode_models.sign_flow(f, [0.0, 0.0], alpha=0.1, t_end=3.0, per_coordinate=True,
+                                   method="RK45")
+    assert not run.success and run.status == -4 and STATUS[-4]
+    assert run.t[-1] == run.sol.end < 3.0 and np.all(np.isfinite(run.theta))
+
+
+@pytest.mark.parametrize("method", ["LSODA", "Radau"])
+@pytest.mark.parametrize("model", [ode_models.adam_ode, ode_models.sign_flow])
+def test_a_non_finite_state_raises_divergence_error_with_its_time(model, method):
+    """The gradient is NaN beyond theta = 2, reached near t = 1."""
+    broken = idebook.objectives.from_functions(
+        lambda th: 0.0, lambda th: np.where(th > 2.0, np.nan, 2 * (th - 4)))
+    with pytest.raises(idebook.DivergenceError) as err:
+        model(broken, 1.0, alpha=0.1, t_end=5.0, method=method)
+    assert err.value.k is None and 0.5 < err.value.t < 1.5
+
+
+def test_per_coordinate_sign_flow_with_eps_0_stops_at_the_minimiser():
+    """eps = 0: 0/0 = 0 at g = 0 (the package's rule), not a NaN Jacobian: theta = 1 + t up to
+    the minimiser 4 at t = 3 (beyond it the discontinuous field chatters, status -4)."""
+    run = ode_models.sign_flow(F, 1.0, alpha=0.1, t_end=3.0, eps=0.0, per_coordinate=True)
+    assert run.success and run.status == 0
+    np.testing.assert_allclose(run.theta[:, 0], np.minimum(1.0 + run.t, 4.0), atol=1e-6)
+
+
+def test_a_gradient_returning_none_raises_type_error():
+    f = idebook.objectives.from_functions(lambda th: 0.0, lambda th: None)
+    with pytest.raises(TypeError, match="grad returned None"):
+        ode_models.adam_ode(f, 1.0, alpha=0.1, t_end=1.0)
