@@ -36,6 +36,7 @@ import numpy as np
 from numba import types
 
 from ._jit import GRAD_TYPE, plain
+from ._linalg import lu_factor, lu_solve
 from .model import bias_ratio, step_ratio
 
 PAD = 2  # alpha-windows integrated beyond t_end for the shifted models
@@ -168,41 +169,6 @@ def full_field(t, y, g, lag, coef, mode, D, out):
     field(t, y, g, lag, coef, mode, out)
     for r in range(y.shape[0]):
         out[r] -= D[r] * y[r]
-
-
-@numba.njit(cache=True, error_model="numpy")
-def lu_factor(A, pivots):
-    """Overwrite the square matrix A with its LU factors (partial pivoting, unit lower L)."""
-    size = A.shape[0]
-    for k in range(size):
-        p = k
-        for r in range(k + 1, size):
-            if abs(A[r, k]) > abs(A[p, k]):
-                p = r
-        pivots[k] = p
-        if p != k:
-            for c in range(size):
-                A[k, c], A[p, c] = A[p, c], A[k, c]
-        for r in range(k + 1, size):
-            A[r, k] /= A[k, k]
-            for c in range(k + 1, size):
-                A[r, c] -= A[r, k] * A[k, c]
-
-
-@numba.njit(cache=True, error_model="numpy")
-def lu_solve(LU, pivots, b):
-    """Overwrite b with the solution x of A x = b, A's factors from :func:`lu_factor`."""
-    size = LU.shape[0]
-    for k in range(size):
-        p = pivots[k]
-        b[k], b[p] = b[p], b[k]
-    for r in range(size):
-        for c in range(r):
-            b[r] -= LU[r, c] * b[c]
-    for r in range(size - 1, -1, -1):
-        for c in range(r + 1, size):
-            b[r] -= LU[r, c] * b[c]
-        b[r] /= LU[r, r]
 
 
 @numba.njit(types.Tuple((types.boolean, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _F, _F,

@@ -116,12 +116,10 @@ def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float =
 
     Parameters
     ----------
-    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol
-        As in :func:`adagrad`.
-    substeps, max_sweeps, max_nfev
-        As in :func:`adagrad`.
     beta : float
         Decay rate of the squared-gradient memory, in [0, 1).
+    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol, substeps, max_sweeps
+        As in :func:`adagrad`; so is ``max_nfev``.
 
     Returns
     -------
@@ -161,10 +159,8 @@ def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0
 
     Parameters
     ----------
-    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol
-        As in :func:`adagrad`.
-    substeps, max_sweeps, max_nfev
-        As in :func:`adagrad`.
+    objective, theta0, alpha, t_end, eps, per_coordinate, method, tol, substeps, max_sweeps
+        As in :func:`adagrad`; so is ``max_nfev``.
     beta1, beta2 : float
         Decay rates of the first and second moments, in [0, 1).
     weight_decay : float

@@ -151,6 +151,7 @@ from numba.extending import is_jitted
 from numpy.polynomial import legendre
 
 from . import _validation as check
+from ._linalg import lu_factor, lu_solve
 from .results import ConvergenceWarning, DivergenceError
 
 __all__ = ["ConvergenceWarning", "DivergenceError", "IDEResult", "PanelSolution", "solve_ide"]
@@ -216,11 +217,7 @@ class IDEResult:
 
     References
     ----------
-    .. [1] C. A. Gelmi and H. Jorquera, "IDSOLVER: A general purpose solver for nth-order
-       integro-differential equations", Comput. Phys. Commun. 185(1), 392-397 (2014),
-       doi:10.1016/j.cpc.2013.09.008.
-    .. [2] J. T. Karpel, "IDESolver: a general purpose integro-differential equation solver",
-       J. Open Source Softw. 3(25), 542 (2018), doi:10.21105/joss.00542.
+    Those of :func:`solve_ide` (Gelmi & Jorquera 2014; Karpel 2018, idesolver).
     """
 
     x: np.ndarray
@@ -427,19 +424,7 @@ def _newton_factor(c_probe, steps, a_block, half, lu, pivots):
                 for i in range(m):
                     identity = 1.0 if i == j and r == q else 0.0
                     lu[i * n + r, j * n + q] = identity - half * a_block[i, j] * jac
-    size = m * n
-    for col in range(size):
-        pivot = col
-        for i in range(col + 1, size):
-            if abs(lu[i, col]) > abs(lu[pivot, col]):
-                pivot = i
-        pivots[col] = pivot
-        for j in range(size):
-            lu[col, j], lu[pivot, j] = lu[pivot, j], lu[col, j]
-        for i in range(col + 1, size):
-            lu[i, col] /= lu[col, col]
-            for j in range(col + 1, size):
-                lu[i, j] -= lu[i, col] * lu[col, j]
+    lu_factor(lu, pivots)
 
 
 @numba.njit(cache=True)
@@ -460,16 +445,7 @@ def _newton_step(g, forcing, y_panel, a_rows, half, lu, pivots, update):
             for q in range(p):
                 total += a_rows[j - 1, q] * g[q, r]
             update[(j - 1) * n + r] = y_panel[j, r] - y_panel[0, r] - half * total
-    size = update.size
-    for i in range(size):  # solve with the LU factors
-        update[i], update[pivots[i]] = update[pivots[i]], update[i]
-    for i in range(size):
-        for j in range(i):
-            update[i] -= lu[i, j] * update[j]
-    for i in range(size - 1, -1, -1):
-        for j in range(i + 1, size):
-            update[i] -= lu[i, j] * update[j]
-        update[i] /= lu[i, i]
+    lu_solve(lu, pivots, update)
     step, scale = 0.0, 1.0
     for j in range(1, p):
         for r in range(n):

@@ -119,19 +119,10 @@ def output_times(alpha: float, t_end: float) -> np.ndarray:
 
 
 def output_intervals(alpha: float, t_end: float) -> int:
-    """The number of intervals between the times of :func:`output_times`, without making them.
+    """``output_times(alpha, t_end).size - 1``, counted without making the times.
 
-    Parameters
-    ----------
-    alpha : float
-        The step, > 0.
-    t_end : float
-        The horizon, >= 0.
-
-    Returns
-    -------
-    int
-        ``output_times(alpha, t_end).size - 1``.
+    The solvers use it to price a request (memory, work) before they allocate anything;
+    ``alpha`` and ``t_end`` are as in :func:`output_times`.
     """
     K, on_grid = _whole_steps(alpha, t_end)
     return K if on_grid else K + 1
