@@ -234,3 +234,77 @@ def fmt(x: float | None, digits: int = 3) -> str:
     if abs(x) < FLOOR:
         return f"<{FLOOR:.0e}"
     return f"{x:.{digits}g}"
+
+
+def gap_bound(run: ContinuousRun, objective, L: float, t_end: float | None = None) -> np.ndarray:
+    """Majorants ``E_k >= |theta_k - theta(alpha k)|`` of the gap between an algorithm and its
+    model.
+
+    The proof is in the chapter "How good is the continuous model?" (eq. (acc-majorant)).
+    Everything is computed from the *model* ``run`` (the continuous solution on the grid
+    t_k = alpha k, up to ``t_end``) and the gradient's Lipschitz constant ``L``; the discrete
+    run is not used. The model's local defects are::
+
+        sigma_k = |theta(t_(k+1)) - theta(t_k) + alpha U_k|
+        rho_k   = |M(t_(k+1)) - a M(t_k) - b q(theta(t_k))|
+
+    with U_k the model's velocity where the algorithm's step k takes it, and (a, b) the weights
+    of each memory M. The errors of theta and of the memories then obey
+    E_(k+1) = E_k + alpha Lip_k + sigma_k and D_(k+1) = a D_k + b Lq_k E_k + rho_k, where
+    Lip_k bounds the change of the step direction over the segment between the two states. It
+    uses the lower bound M - D of the squared-gradient memory, and is infinite once that bound
+    is <= 0. Norm memory only, no weight decay.
+
+    Returns
+    -------
+    numpy.ndarray
+        E_0 = 0, ..., E_K with K = round(t_end/alpha) (all of the run if ``t_end`` is None).
+    """
+    if run.params.get("per_coordinate") or run.params.get("weight_decay") or run.params.get("l2"):
+        raise ValueError("gap_bound covers the paper's norm memory without weight decay or l2")
+    if not (np.isfinite(L) and L > 0):
+        raise ValueError(f"L must be a finite number > 0, got {L!r}")
+    alpha, eps = run.alpha, run.params["eps"]
+    K = run.t.size - 1 if t_end is None else int(round(t_end / alpha))
+    if not 1 <= K <= run.t.size - 1:
+        raise ValueError(f"t_end must lie in [alpha, the run's t_end], got {t_end!r}")
+    theta = run.theta[: K + 1]
+    g = np.array([objective.gradient(row) for row in theta[:K]])
+    gnorm = np.linalg.norm(g, axis=1)
+    q = gnorm**2
+    if run.algorithm == "adam":
+        b1, b2 = run.params["beta1"], run.params["beta2"]
+        m, v = run.m[: K + 1], run.v[: K + 1, 0]
+        k1 = np.arange(1, K + 1)
+        f1, f2 = 1.0 - b1**k1, 1.0 - b2**k1  # bias factors at t_(k+1), shared by both
+        u = (m[1:] / f1[:, None]) / (np.sqrt(v[1:] / f2) + eps)[:, None]
+        rho_m = np.linalg.norm(m[1:] - b1 * m[:-1] - (1 - b1) * g, axis=1)
+        a, b, mem, mnorm = b2, 1.0 - b2, v, np.linalg.norm(m[1:], axis=1)
+    else:
+        beta = run.params.get("beta", 1.0)  # AdaGrad: G_(k+1) = G_k + q_k
+        a, b = (1.0, 1.0) if run.algorithm == "adagrad" else (beta, 1.0 - beta)
+        mem = (run.G if run.algorithm == "adagrad" else run.v)[: K + 1, 0]
+        u = g / (np.sqrt(mem[1:]) + eps)[:, None]  # shifted memory M(t_k + alpha)
+        f1 = f2 = np.ones(K)
+    sigma = np.linalg.norm(theta[1:] - theta[:-1] + alpha * u, axis=1)
+    rho = np.abs(mem[1:] - a * mem[:-1] - b * q)
+    E = np.zeros(K + 1)
+    e = d = mu = 0.0
+    for k in range(K):
+        lq = (2.0 * gnorm[k] + L * e) * L  # |q(theta_k) - q(theta(t_k))| <= lq e
+        d = a * d + b * lq * e + rho[k]
+        low = mem[k + 1] - d
+        if not low > 0.0:
+            E[k + 1:] = np.inf
+            break
+        vh = low / f2[k]
+        s = np.sqrt(vh) + eps
+        dv = d / (2.0 * f2[k] * np.sqrt(vh) * s * s)  # |change of 1/(sqrt(vhat) + eps)|
+        if run.algorithm == "adam":
+            mu = b1 * mu + (1.0 - b1) * L * e + rho_m[k]
+            lip = (mu / s + mnorm[k] * dv) / f1[k]
+        else:
+            lip = L * e / s + gnorm[k] * dv
+        e = e + alpha * lip + sigma[k]
+        E[k + 1] = e
+    return E

@@ -29,9 +29,11 @@ import numpy as np
 
 from .objectives import Objective, from_functions
 
-__all__ = ["RateFit", "adagrad_bound", "adagrad_quadratic_bound", "adam_frozen_rate",
-           "envelope", "fit_decay", "fit_rate", "level_window", "local_rate", "pl_constant",
-           "pl_example", "rmsprop_bound", "s_min"]
+__all__ = ["AdamLyapunov", "RateFit", "adagrad_bound", "adagrad_quadratic_bound",
+           "adam_energy", "adam_frozen_rate", "adam_lyapunov", "adam_memory_excess", "adam_start",
+           "envelope", "fit_decay", "fit_exponent", "fit_rate", "kl_example", "kl_memory_rate",
+           "kl_tail", "level_window", "local_rate", "pl_constant", "pl_example", "rmsprop_bound",
+           "s_min"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,19 @@ def fit_rate(t, distance, window: tuple[float, float] | None = None) -> RateFit:
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 1.0
     return RateFit(float(-slope), float(intercept), r2, int(ts.size), (float(lo), float(hi)))
+
+
+def fit_exponent(t, distance, window: tuple[float, float]) -> RateFit:
+    """Fit log(distance) = -exponent * log(t) + c on ``window`` (0 < t_lo < t_hi): an algebraic
+    decay distance ~ t^(-exponent). The returned :class:`RateFit` holds the exponent as
+    ``rate`` (the fit of :func:`fit_rate` on the clock log t)."""
+    t, d = _series(t, distance)
+    lo, hi = float(window[0]), float(window[1])
+    if not 0.0 < lo < hi:
+        raise ValueError(f"window must be (t_lo, t_hi) with 0 < t_lo < t_hi, got {window!r}")
+    keep = t > 0
+    fit = fit_rate(np.log(t[keep]), d[keep], (math.log(lo), math.log(hi)))
+    return RateFit(fit.rate, fit.intercept, fit.r2, fit.n, (lo, hi))
 
 
 def level_window(t, distance, upper: float, lower: float) -> tuple[float, float]:
@@ -494,3 +509,164 @@ def pl_constant(objective: Objective, lo: float, hi: float, points: int = 20_001
     keep = vals > 1e-12
     return float(np.min(grads[keep] ** 2 / (2.0 * vals[keep])))
 
+
+
+# --------------------------------------------------------------------------------------------
+# The KL example f(theta) = (theta - 4)^4: Lojasiewicz exponent 3/4, not PL
+# --------------------------------------------------------------------------------------------
+
+@numba.njit(cache=True)
+def _kl_grad(theta):
+    x = theta - 4.0
+    return 4.0 * x * x * x
+
+
+def _kl_value(theta: np.ndarray) -> float:
+    return float((theta[0] - 4.0) ** 4)
+
+
+def kl_example() -> Objective:
+    """f(theta) = (theta - 4)^4: KL with ``|f'| = 4 (f - f*)^(3/4)``, but not PL
+    (``f'^2 / f -> 0`` at theta* = 4), and not strongly convex (``f''(4) = 0``)."""
+    return from_functions(_kl_value, _kl_grad, dim=1, minimizer=np.full(1, 4.0),
+                          name="(theta - 4)^4")
+
+
+def kl_tail(t, S: float) -> np.ndarray:
+    """sqrt(S / (8 t)): the distance ``|theta - 4|`` at late times t on f = (theta - 4)^4 when
+    the step factor has settled at 1/S, from x' = -4 x^3 / S, whose solution has
+    1/x^2 = 8 t/S + const. S = sqrt(G_inf) + eps for AdaGrad; S = eps for RMSProp and Adam
+    once sqrt(v) << eps (eq. (conv-kl-tail))."""
+    _positive(S=S)
+    return np.sqrt(S / (8.0 * np.asarray(t, dtype=float)))
+
+
+def kl_memory_rate(alpha: float, beta: float, discrete: bool = False) -> float:
+    """Exponential rate of ``|theta - 4|`` on f = (theta - 4)^4 while RMSProp's or Adam's memory
+    decays freely (v ~ exp(-(1-beta) t/alpha), 1/x^2 ~ 1/sqrt(v)): (1 - beta)/(4 alpha) for the
+    model, -ln(beta)/(4 alpha) for the algorithm (v_k ~ beta^k)."""
+    _positive(alpha=alpha)
+    if not 0.0 < beta < 1.0:
+        raise ValueError(f"beta must be in (0, 1), got {beta!r}")
+    return (-math.log(beta) if discrete else 1.0 - beta) / (4.0 * alpha)
+
+
+# --------------------------------------------------------------------------------------------
+# Adam's model (Proposition 3, norm memory): the Lyapunov functions W and E of the chapter
+# --------------------------------------------------------------------------------------------
+
+def _bias_log_rate(lam: float, t: np.ndarray) -> np.ndarray:
+    """b'/b for b(t) = 1 - exp(-lam t): lam / (exp(lam t) - 1), decreasing in t (0 if lam = inf)."""
+    t = np.asarray(t, dtype=float)
+    if math.isinf(lam):
+        return np.zeros_like(t)
+    with np.errstate(over="ignore"):  # exp overflows far beyond the bias layer: b'/b = 0
+        return lam / np.expm1(lam * t)
+
+
+def _adam_rates(alpha: float, beta1: float, beta2: float) -> tuple[float, float, float, float]:
+    """(c1, c2, lambda1, lambda2): kernel rates (1 - beta_i)/alpha, bias rates -ln(beta_i)/alpha."""
+    _positive(alpha=alpha)
+    if not (0.0 <= beta1 < 1.0 and 0.0 < beta2 < 1.0):
+        raise ValueError(f"need beta1 in [0, 1) and beta2 in (0, 1), got {beta1!r}, {beta2!r}")
+    lam1 = math.inf if beta1 == 0.0 else -math.log(beta1) / alpha
+    return (1.0 - beta1) / alpha, (1.0 - beta2) / alpha, lam1, -math.log(beta2) / alpha
+
+
+def adam_memory_excess(alpha: float, beta1: float, beta2: float, t0: float = 0.0,
+                       ratio: float = 1.0005) -> float:
+    """A rigorous upper bound of sup_{t >= t0} Phi(t), the growth rate allowed to log p(t):
+
+        Phi(t) = c2/2 + b2'(t) / (2 b2(t)) - b1'(t) / b1(t),   b_i(t) = 1 - beta_i^(t/alpha),
+
+    so that (log p)' <= Phi along every solution of Adam's model, p = 1/(b1 (sqrt(vhat) + eps))
+    (eq. (conv-adam-phi) of the chapter). b'/b = lambda/(exp(lambda t) - 1) decreases in t, so on a
+    cell [t_i, t_(i+1)] of a geometric grid Phi <= c2/2 + h2(t_i)/2 - h1(t_(i+1)); near 0,
+    1/t - lambda/2 <= b'/b <= 1/t bounds the first cell; beyond the grid Phi <= c2/2 + h2/2.
+    With beta1 = 0 (b1 = 1), Phi decreases and the supremum is Phi(t0), infinite at t0 = 0.
+    """
+    c1, c2, lam1, lam2 = _adam_rates(alpha, beta1, beta2)
+    if not (math.isfinite(t0) and t0 >= 0.0):
+        raise ValueError(f"t0 must be a finite time >= 0, got {t0!r}")
+    if math.isinf(lam1):
+        return math.inf if t0 == 0.0 else c2 / 2 + float(_bias_log_rate(lam2, t0)) / 2
+    start = t0 if t0 > 0.0 else 0.25 / (lam1 + c2)
+    head = c2 / 2 + lam1 / 2 - 0.5 / start if t0 == 0.0 else -math.inf
+    end = max(start, 60.0 / lam2) * ratio
+    grid = start * ratio ** np.arange(math.ceil(math.log(end / start) / math.log(ratio)) + 1)
+    h1, h2 = _bias_log_rate(lam1, grid), _bias_log_rate(lam2, grid)
+    cells = c2 / 2 + h2[:-1] / 2 - h1[1:]
+    return float(max(head, cells.max(initial=-math.inf), c2 / 2 + h2[-1] / 2))
+
+
+def adam_start(alpha: float, beta1: float, beta2: float, kappa: float = 0.5) -> float:
+    """The first time t0 from which Phi <= 2 c1 (1 - kappa) for ever: 0 when beta1 > 0 and the
+    bound holds from the start; for beta1 = 0, the root of c2/2 + b2'/(2 b2) = 2 c1 (1 - kappa).
+    Raises ValueError if no such time exists (the late-time condition c2 <= 4 c1 (1 - kappa))."""
+    c1, c2, lam1, lam2 = _adam_rates(alpha, beta1, beta2)
+    if not 0.0 < kappa < 1.0:
+        raise ValueError(f"kappa must be in (0, 1), got {kappa!r}")
+    room = 4.0 * c1 * (1.0 - kappa) - c2  # allowed value of b2'/b2
+    if room <= 0.0:
+        raise ValueError(f"kappa = {kappa}: (1 - beta2) > 4 (1 - beta1)(1 - kappa), the memory "
+                         "condition fails at late times")
+    if math.isfinite(lam1) and adam_memory_excess(alpha, beta1, beta2) <= 2 * c1 * (1 - kappa):
+        return 0.0
+    if math.isfinite(lam1):
+        raise ValueError("beta1 > 0 but Phi exceeds 2 c1 (1 - kappa) at some t > 0: lower kappa")
+    return math.log1p(lam2 / room) / lam2
+
+
+@dataclass(frozen=True)
+class AdamLyapunov:
+    """Constants of Adam's Lyapunov bound (chapter "Convergence", eq. (conv-adam-rate)).
+
+    For t >= t0:  f(theta(t)) - f* <= 2 E(t) <= 2 E(t0) exp(-rate (t - t0)),  with
+    E(t0) = Delta at t0 = 0 and E(t0) <= (3/2) W(t0) in general.
+    """
+
+    kappa: float  # 1 - sup_{t >= t0} Phi / (2 c1): the memory margin of hypothesis (M)
+    t0: float
+    p_min: float  # 1/(sqrt(V) + eps), a lower bound of the step factor p on [t0, inf)
+    delta: float  # weight of the cross term -delta g.m in E
+    rate: float
+
+
+def adam_lyapunov(alpha: float, beta1: float, beta2: float, L: float, mu: float, vmax: float,
+                  eps: float = 1e-8, t0: float = 0.0) -> AdamLyapunov:
+    """Rate of the Lyapunov function E = f - f* + p ||m||^2/(2 c1) - delta g.m of Adam's model.
+
+    Hypotheses (chapter "Convergence"): f is L-smooth and satisfies the PL inequality
+    ||g||^2 >= 2 mu (f - f*) on the sublevel set the run stays in (mu = the strong-convexity
+    constant for a mu-strongly convex f); the paper's norm memory; ``vmax`` bounds vhat on
+    [t0, inf) (2 L Delta when t0 = 0); and Phi <= 2 c1 (1 - kappa) on [t0, inf), with kappa
+    computed here from :func:`adam_memory_excess` (a ValueError if it is not positive).
+    Then rate = (2/3) c1 min(kappa, delta mu),
+    delta = min(kappa p_min / (2 L p_min + c1), sqrt(p_min / (4 c1 L))).
+    """
+    _positive(L=L, mu=mu, vmax=vmax)
+    c1 = _adam_rates(alpha, beta1, beta2)[0]
+    kappa = 1.0 - adam_memory_excess(alpha, beta1, beta2, t0) / (2.0 * c1)
+    if not kappa > 0.0:
+        raise ValueError(f"the memory condition Phi <= 2 c1 (1 - kappa) fails from t0 = {t0}: "
+                         f"kappa = {kappa:.3g} <= 0")
+    p_min = 1.0 / (math.sqrt(vmax) + eps)
+    delta = min(kappa * p_min / (2.0 * L * p_min + c1), math.sqrt(p_min / (4.0 * c1 * L)))
+    return AdamLyapunov(kappa, t0, p_min, delta, 2.0 / 3.0 * c1 * min(kappa, delta * mu))
+
+
+def adam_energy(t, gap, m, v, alpha: float, beta1: float, beta2: float,
+                eps: float = 1e-8) -> np.ndarray:
+    """W(t) = f - f* + p ||m||^2 / (2 c1), p = 1/(b1 (sqrt(v/b2) + eps)), along a run of Adam's
+    model with the norm memory: ``gap`` = f(theta(t)) - f*, ``m`` of shape (len(t), n), ``v`` of
+    shape (len(t), 1). At t = 0, m = 0 and the second term is 0 (its limit)."""
+    c1, _, lam1, lam2 = _adam_rates(alpha, beta1, beta2)
+    t = np.asarray(t, dtype=float)
+    m2 = np.sum(np.asarray(m, dtype=float) ** 2, axis=1)
+    vv = np.asarray(v, dtype=float)[:, 0]
+    kinetic = np.zeros_like(t)
+    pos = t > 0
+    b1 = np.ones(np.count_nonzero(pos)) if math.isinf(lam1) else -np.expm1(-lam1 * t[pos])
+    b2 = -np.expm1(-lam2 * t[pos])
+    kinetic[pos] = m2[pos] / (b1 * (np.sqrt(vv[pos] / b2) + eps)) / (2.0 * c1)
+    return np.asarray(gap, dtype=float) + kinetic

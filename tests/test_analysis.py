@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import idebook
 from idebook import analysis, discrete, objectives
 from idebook.results import ContinuousRun, DiscreteRun, Trajectory
 
@@ -253,3 +254,40 @@ def test_divergence_time_is_the_time_a_continuous_solve_reports():
 def test_fmt_vector():
     assert analysis.fmt_vector(np.array([1.741823, -0.2485373, 0.0])) == "(1.742, -0.2485, <1e-10)"
     assert analysis.fmt_vector([[2.0], [3e-14]], digits=6) == "(2, <1e-10)"
+
+
+# --- the Gronwall majorant of the gap (chapter "How good is the continuous model?") -----------
+
+CASES = [("adagrad", {}), ("rmsprop", {"beta": 0.9}), ("rmsprop", {"beta": 0.0}),
+         ("adam", {"beta1": 0.9, "beta2": 0.999}), ("adam", {"beta1": 0.0, "beta2": 0.99})]
+
+
+@pytest.mark.parametrize(("algorithm", "params"), CASES)
+def test_gap_bound_majorises_the_measured_gap_and_is_first_order(algorithm, params):
+    f = idebook.objectives.quadratic()
+    constants = []
+    for alpha in (0.01, 0.001):
+        d = getattr(idebook.discrete, algorithm)(f, 1.0, alpha=alpha, steps=round(2.5 / alpha),
+                                                 **params)
+        c = getattr(idebook.continuous, algorithm)(f, 1.0, alpha=alpha, t_end=2.5, **params)
+        E = analysis.gap_bound(c, f, 2.0, t_end=2.0)
+        gap = np.abs(d.theta[: E.size, 0] - c.theta[: E.size, 0])
+        assert E[0] == 0.0 and np.all(np.isfinite(E)) and np.all(np.diff(E) >= 0)
+        assert np.all(gap <= E + 1e-8)  # 1e-8: the solver's tolerance on theta(t)
+        constants.append(E[-1] / alpha)
+    # E ~ C alpha: C changes by less than 2x over a decade (E ~ sqrt(alpha) would give 3.16x)
+    assert 0.5 < constants[1] / constants[0] < 2.0
+
+
+def test_gap_bound_is_lost_once_the_memory_bound_is_lost():
+    # RMSProp with beta = 0 reaches theta* = 4 at t ~ 3, where v ~ g^2 -> 0: the bound is inf
+    f = idebook.objectives.quadratic()
+    c = idebook.continuous.rmsprop(f, 1.0, alpha=0.01, beta=0.0, t_end=4.0)
+    assert np.isinf(analysis.gap_bound(c, f, 2.0)[-1])
+    with pytest.raises(ValueError, match="L must be"):
+        analysis.gap_bound(c, f, 0.0)
+    with pytest.raises(ValueError, match="t_end"):
+        analysis.gap_bound(c, f, 2.0, t_end=10.0)
+    per = idebook.continuous.rmsprop(f, 1.0, alpha=0.1, t_end=1.0, per_coordinate=True)
+    with pytest.raises(ValueError, match="norm memory"):
+        analysis.gap_bound(per, f, 2.0)

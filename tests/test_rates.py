@@ -111,7 +111,91 @@ def test_pl_example():
     (lambda: rates.rmsprop_bound(-1.0, 2.0, 9.0), "mu"),
     (lambda: rates.adagrad_bound(1.0, 0.0, 9.0), "alpha"),
     (lambda: rates.s_min(1.0, 0.9), "beta1"),
+    (lambda: rates.adam_memory_excess(0.1, 0.9, 1.0), "beta2"),
+    (lambda: rates.adam_start(0.1, 0.9, 0.99, kappa=1.0), "kappa"),
+    (lambda: rates.adam_lyapunov(0.1, 0.9, 0.99, 2.0, -1.0, 36.0), "mu"),
+    (lambda: rates.fit_exponent([1, 2, 3], [1, 1, 1], (0.0, 3.0)), "window"),
+    (lambda: rates.kl_memory_rate(0.1, 1.0), "beta"),
 ])
 def test_invalid_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+# --- Adam's Lyapunov bound ------------------------------------------------------------------
+
+def test_adam_memory_excess_against_a_fine_grid():
+    # the rigorous cell bound is >= Phi everywhere and within 1e-3 of its maximum on a fine grid
+    for alpha, b1, b2 in ((0.1, 0.9, 0.999), (0.01, 0.9, 0.99), (0.1, 0.5, 0.9)):
+        c1, c2 = (1 - b1) / alpha, (1 - b2) / alpha
+        l1, l2 = -math.log(b1) / alpha, -math.log(b2) / alpha
+        t = np.geomspace(1e-4 * alpha, 1e4 * alpha, 200_001)
+        with np.errstate(over="ignore"):
+            phi = c2 / 2 + l2 / np.expm1(l2 * t) / 2 - l1 / np.expm1(l1 * t)
+        bound = rates.adam_memory_excess(alpha, b1, b2)
+        assert phi.max() <= bound <= phi.max() + 1e-3 * abs(phi.max()) + 1e-12
+        assert bound < 2 * c1  # hypothesis (M) holds for these betas
+    # beta1 = 0: Phi decreases from +inf; the start time puts it at 2 c1 (1 - kappa) = c1
+    t0 = rates.adam_start(0.1, 0.0, 0.99)
+    assert 0 < t0 < 0.1
+    assert abs(rates.adam_memory_excess(0.1, 0.0, 0.99, t0) - 1 / 0.1) < 1e-9
+    assert rates.adam_memory_excess(0.1, 0.0, 0.99) == math.inf
+    assert rates.adam_start(0.1, 0.9, 0.999) == 0.0
+
+
+@pytest.mark.parametrize(("beta1", "beta2", "alpha"), [
+    (0.9, 0.999, 0.1), (0.9, 0.999, 0.01), (0.0, 0.99, 0.1), (0.5, 0.9, 0.05)])
+def test_adam_lyapunov_bound_holds_on_the_quadratic(beta1, beta2, alpha):
+    f = idebook.objectives.quadratic()  # mu = L = 2, Delta = 9 from theta0 = 1
+    run = idebook.continuous.adam(f, 1.0, alpha=alpha, beta1=beta1, beta2=beta2, t_end=40.0)
+    gap = (run.theta[:, 0] - 4.0) ** 2
+    W = rates.adam_energy(run.t, gap, run.m, run.v, alpha, beta1, beta2)
+    t0 = rates.adam_start(alpha, beta1, beta2)
+    if t0 == 0.0:
+        vmax, e0 = 2 * 2.0 * 9.0, 9.0
+    else:  # the start-up quantities of the a-posteriori version, from the dense output
+        early = run.at(np.linspace(0.0, t0, 101))
+        s = run.at(np.array([t0]))
+        w0 = rates.adam_energy(s.t, (s.theta[:, 0] - 4) ** 2, s.m, s.v, alpha, beta1, beta2)[0]
+        vmax, e0 = max(np.max(4 * (early.theta[:, 0] - 4) ** 2), 4.0 * w0), 1.5 * w0
+    ly = rates.adam_lyapunov(alpha, beta1, beta2, 2.0, 2.0, vmax, t0=t0)
+    late = run.t >= t0
+    assert np.all(np.diff(W[late]) <= 1e-9 * W[0])  # W is non-increasing
+    assert np.all(gap[late] <= 2 * e0 * np.exp(-ly.rate * (run.t[late] - t0)) + 1e-12)
+    assert 0 < ly.rate < 2.0  # a real, and conservative, rate (measured F-rates are 1-8)
+
+
+def test_adam_energy_increases_where_the_memory_condition_fails():
+    # 1 - beta2 = 0.5 > 4 (1 - beta1) = 0.04: hypothesis (M) fails and W does grow
+    f = idebook.objectives.quadratic()
+    with pytest.raises(ValueError, match="memory condition"):
+        rates.adam_lyapunov(0.1, 0.99, 0.5, 2.0, 2.0, 36.0)
+    run = idebook.continuous.adam(f, 1.0, alpha=0.1, beta1=0.99, beta2=0.5, t_end=20.0)
+    W = rates.adam_energy(run.t, (run.theta[:, 0] - 4) ** 2, run.m, run.v, 0.1, 0.99, 0.5)
+    assert W.max() > 1.1 * W[0]
+
+
+# --- the KL example ---------------------------------------------------------------------------
+
+def test_kl_example_and_its_tails():
+    kl = rates.kl_example()
+    assert kl(np.array([4.0])) == 0.0 and kl(np.array([6.0])) == 16.0
+    assert kl.gradient(np.array([3.0]))[0] == -4.0
+    # not PL: g^2 / (2 f) = 8 x^2 -> 0 (the grid stops at f = 1e-12, x = 1e-3)
+    assert rates.pl_constant(kl, 3.0, 5.0) < 1e-5
+    t = np.linspace(10.0, 1e4, 1000)
+    fit = rates.fit_exponent(t, rates.kl_tail(t, 1e-8), (100.0, 1e4))
+    assert abs(fit.rate - 0.5) < 1e-12 and fit.r2 > 1 - 1e-12
+    assert abs(rates.kl_memory_rate(0.1, 0.9) - 0.25) < 1e-15
+    assert abs(rates.kl_memory_rate(0.1, 0.9, discrete=True) - math.log(1 / 0.9) / 0.4) < 1e-12
+
+
+def test_kl_rmsprop_reaches_the_eps_tail():
+    # the model and the algorithm both end on 1/x^2 = 8 t / eps (the eps-dominated phase)
+    kl = rates.kl_example()
+    c = idebook.continuous.rmsprop(kl, 1.0, alpha=0.1, beta=0.9, t_end=1000.0, substeps=2)
+    d = idebook.discrete.rmsprop(kl, 1.0, alpha=0.1, beta=0.9, steps=10_000)
+    for run in (c, d):
+        x = np.abs(run.theta[:, 0] - 4.0)
+        assert 1.0 < x[-1] / rates.kl_tail(1000.0, 1e-8) < 1.05
+        assert abs(rates.fit_exponent(run.t, x, (500.0, 1000.0)).rate - 0.5) < 0.05
