@@ -122,7 +122,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(STOP)
 
-# One pytest run for the unit tests (tests/) and the notebooks (book/, via nbval).
+# One pytest run for the unit tests (tests/) and the notebooks (book/, via nbval), on two
+# pytest-xdist workers; --dist loadfile keeps every notebook's cells, in order, in one kernel.
 # Exit code 5 ("no tests collected") is accepted only while book/ has no notebook yet.
 unit: $(STAMP)
 	$(START)
@@ -131,6 +132,7 @@ unit: $(STAMP)
 	cmd="$(BIN)/python -m pytest $$paths --ignore=tests/browser"; \
 	cmd="$$cmd --ignore=tests/test_book_notebooks.py --nbval --nbval-current-env"; \
 	cmd="$$cmd --nbval-sanitize-with $(SANITIZE) -p no:cacheprovider --durations=15"; \
+	cmd="$$cmd -n 2 --dist loadfile"; \
 	echo "$$cmd"; $$cmd; rc=$$?; \
 	if [ $$rc -eq 5 ] && [ -z "$$notebooks" ]; then \
 	    echo "pytest collected no tests, and book/ has no notebook yet: OK"; exit 0; \
