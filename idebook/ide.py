@@ -94,7 +94,8 @@ How a solve ends is its ``status``, a code of :data:`idebook.results.STATUS`:
   failed).
 
 A negative status comes with ``success=False``, a message and one
-:class:`ConvergenceWarning`; nothing is raised. The returned ``y`` then holds the converged
+:class:`~idebook.results.ConvergenceWarning`; nothing is raised. The returned ``y`` then
+holds the converged
 past, the failing window's last iterate and nan after it (``-4``: nan from the failing panel
 on; ``-3``: the converged solution on the last mesh). A NaN or inf in ``dy/dx``, ``y``,
 ``F(y)`` or the integral term raises :class:`~idebook.results.DivergenceError` with ``t`` the
@@ -132,7 +133,8 @@ results keep their names on ``res``; their values follow this package's conventi
   ``n_panels``. ``store_intermediate_y``, ``global_error_function`` and ``solve(callback)``
   have no counterpart either.
 * Failures: idesolver warns ``IDEConvergenceWarning`` and returns; here
-  :class:`ConvergenceWarning` is emitted and ``res.success`` is False with ``res.status < 0``,
+  :class:`~idebook.results.ConvergenceWarning` is emitted and ``res.success`` is False with
+  ``res.status < 0``,
   and a NaN or inf raises :class:`~idebook.results.DivergenceError` (see Failures).
   Invalid arguments raise :class:`ValueError`, where idesolver raises ``InvalidParameter``.
   A complex problem is detected from ``y_0`` *or* complex values of ``c``, ``d``, ``k``, ``f`` at
@@ -154,7 +156,7 @@ from . import _validation as check
 from ._linalg import lu_factor, lu_solve
 from .results import ConvergenceWarning, DivergenceError
 
-__all__ = ["ConvergenceWarning", "DivergenceError", "IDEResult", "PanelSolution", "solve_ide"]
+__all__ = ["IDEResult", "PanelSolution", "solve_ide"]
 
 _CONVERGED, _MAX_ITERATIONS, _DIVERGED, _NONFINITE_Y, _NONFINITE_INTEGRAL, _NEWTON_FAILED = range(6)
 #: The kernel's verdicts that return a result, as codes of idebook.results.STATUS (the
@@ -211,9 +213,6 @@ class IDEResult:
         The collocation nodes and the solution there.
     panel_edges : numpy.ndarray
         The final mesh.
-    sol : PanelSolution
-        Dense output: ``sol(x)`` evaluates the panel polynomials anywhere in
-        ``[x[0], x[-1]]`` (a property built from ``panel_edges``, ``x_nodes``, ``y_nodes``).
 
     References
     ----------
@@ -244,7 +243,9 @@ class IDEResult:
 
     @property
     def sol(self) -> "PanelSolution":
-        """The dense output; ``sol(x)`` evaluates the piecewise polynomial at ``x``."""
+        """The dense output. ``sol(x)`` evaluates the panel polynomials anywhere in
+        ``[x[0], x[-1]]`` (a :class:`PanelSolution` built from ``panel_edges``, ``x_nodes`` and
+        ``y_nodes``)."""
         return PanelSolution(panel_edges=self.panel_edges, x_nodes=self.x_nodes,
                              y_nodes=self.y_nodes)
 
@@ -1065,9 +1066,10 @@ def solve_ide(
     """Solve y' = c(x, y) + d(x) ∫_{lower_bound(x)}^{upper_bound(x)} k(x, s) f(y(s)) ds.
 
     With y(x[0]) = y_0, on [x[0], x[-1]]; the solution is returned at the points ``x``. The
-    Gelmi-Jorquera fixed-point iteration [1]_ on Lobatto panels, with idesolver's arguments
-    [2]_; the module docstring gives the method, the evaluation conventions of the functions
-    (numba or NumPy), the failures and the map from idesolver's names.
+    Gelmi-Jorquera fixed-point iteration (Gelmi & Jorquera 2014) on Lobatto panels, with
+    idesolver's arguments (Karpel 2018); the module docstring gives the method, the
+    evaluation conventions of the functions (numba or NumPy), the failures and the map from
+    idesolver's names.
 
     Parameters
     ----------
@@ -1126,11 +1128,11 @@ def solve_ide(
 
     References
     ----------
-    .. [1] C. A. Gelmi and H. Jorquera, "IDSOLVER: A general purpose solver for nth-order
-       integro-differential equations", Comput. Phys. Commun. 185(1), 392-397 (2014),
-       doi:10.1016/j.cpc.2013.09.008.
-    .. [2] J. T. Karpel, "IDESolver: a general purpose integro-differential equation solver",
-       J. Open Source Softw. 3(25), 542 (2018), doi:10.21105/joss.00542.
+    - C. A. Gelmi and H. Jorquera, "IDSOLVER: A general purpose solver for nth-order
+      integro-differential equations", Comput. Phys. Commun. 185(1), 392-397 (2014),
+      doi:10.1016/j.cpc.2013.09.008.
+    - J. T. Karpel, "IDESolver: a general purpose integro-differential equation solver",
+      J. Open Source Softw. 3(25), 542 (2018), doi:10.21105/joss.00542.
     """
     options = _options(global_error_tolerance, max_iterations, smoothing_factor, nodes_per_panel,
                        n_panels, max_panels, resolution_tolerance)

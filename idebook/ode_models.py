@@ -408,8 +408,9 @@ class ODEModelSolution:
     """Dense output of the models of this module: the integrator's interpolant, in t.
 
     Each model is integrated in its own time s (t, sqrt(t), alpha t, or the sign flow's
-    gradient-flow time); ``sol(t)`` maps t to s and returns a :class:`Trajectory`. Every
-    field is picklable (with the package's objectives), so the run pickles.
+    gradient-flow time); ``sol(t)`` maps t to s and returns a
+    :class:`~idebook.results.Trajectory`. Every field is picklable (with the package's
+    objectives), so the run pickles.
 
     Attributes
     ----------
