@@ -231,7 +231,13 @@ def _grid_bytes(model: Model, n_windows: int, N: int) -> float:
 
 def _sweep_cost(model: Model, n_windows: int, N: int) -> int:
     """Estimated gradient evaluations of one sweep (4 per step; Adam's first layer too)."""
-    return 4 * n_windows * N + (4 * N * LAYER if model.has_m else 0)
+    return _steps_cost(n_windows * N) + (_steps_cost(N * LAYER) if model.has_m else 0)
+
+
+def _steps_cost(steps: int) -> int:
+    """Estimated gradient evaluations of ``steps`` Lawson-RK4 steps: 4 each (stiff steps cost
+    more, which is why ``nfev`` can pass ``max_nfev`` by a fraction of a sweep)."""
+    return 4 * steps
 
 
 class _Grid:
@@ -288,7 +294,7 @@ class _Grid:
             mode, (P, Pd) = _fast.LAGGED, P
         start = self._initial_layer(sweep, args) if model.has_m else 0
         previous, residual = None, np.inf
-        cost = 4 * (self.Y.shape[0] - 1 - start)
+        cost = _steps_cost(self.Y.shape[0] - 1 - start)
         for sweeps in range(1, max_sweeps + 1):
             if self.nfev + cost > max_nfev:
                 self.out_of_budget = True
