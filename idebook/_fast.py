@@ -1,4 +1,5 @@
-"""The fast IDE solver: exact memory decay, fourth-order steps, Picard iteration for the shift.
+"""The fast IDE solver: exact memory decay, adaptive fourth-order steps, Picard iteration for the
+shift.
 
 The models of Propositions 1-3 are written as one system for y = (theta, m, v):
 
@@ -15,15 +16,24 @@ value as
     v(t + alpha) = exp(-d2 alpha) v(t) + int_t^{t+alpha} c2 exp(-d2 (t + alpha - s)) q(s) ds
 
 leaves only the window integral non-causal; it is taken from the previous sweep's memory P as
-P(t + alpha) - exp(-d2 alpha) P(t) (Picard iteration). The first sweep freezes q over the
-window, which is Assumption 2 to first order.
+P(t + alpha) - exp(-d2 alpha) P(t) (Picard iteration), with P the previous sweep's dense output
+(cubic Hermite on its nodes). The first sweep freezes q over the window, which is Assumption 2
+to first order.
 
-Each sweep is Lawson's integrating-factor Runge-Kutta method of order four (Lawson 1967) on a
-uniform grid h = alpha/N: the linear decays -D y are integrated exactly (exp(-D h)), the rest by
-classical RK4. Because alpha is a whole number of steps, t + alpha falls on the grid; midpoints
-use the cubic Hermite interpolant of P. Beyond the grid's end the memory is continued with q
-frozen at its last value; the grid extends ``PAD`` windows past t_end so that this closure does
-not reach the reported times.
+Each sweep (:func:`march`) is Lawson's integrating-factor Runge-Kutta method of order four
+(Lawson 1967): the linear decays -D y are integrated exactly (exp(-D h)), the rest by classical
+RK4. Its fifth stage, the field at the new point, is the next step's first (FSAL), and
+b = (1/6, 1/3, 1/3, 0, 1/6) on the five stages is a third-order companion, so the local error
+estimate h (k4 - k5) / 6 costs nothing extra: four gradient evaluations per step. The step is
+chosen by the PI controller of Gustafsson (Hairer & Wanner, Solving ODEs II, IV.2). Where the
+step is stiff it is taken by SDIRK4 instead, with a step-doubling estimate. A sweep can also
+follow given nodes without error control: the fixed grid h = alpha/N of ``substeps=N``, and the
+later Picard sweeps, which reuse the nodes of the second so that their change measures the
+iteration alone.
+
+Adam's first window is integrated in the variable s = sqrt(t) (``sqrt_time``): with beta2 = 0
+(or no bias correction) vhat = v grows like t, so theta' ~ t^(-1/2), which is smooth in s; with
+bias correction the layer where 1 - beta^(t/alpha) goes from 0 to 1 is smooth in s too.
 """
 
 from __future__ import annotations
@@ -51,7 +61,15 @@ PAD = 2  # alpha-windows integrated beyond t_end for the shifted models
 # L-stable SDIRK4, whose stability region contains the whole left half-plane, so that the step
 # is limited by accuracy, not by stability.
 STIFF = 1.5
-HALVINGS = 3  # a failed SDIRK step is retried as 2, 4, 8 SDIRK steps before it is taken by RK4
+HALVINGS = 3  # on a given grid, a failed SDIRK step is retried as 2, 4, 8 SDIRK steps
+JACOBIAN_MAX = 64  # larger states never take the stiff path: its Jacobian costs ny + 1 gradients
+
+# Step-size control (Hairer, Norsett & Wanner I, II.4; the PI variant of Gustafsson)
+SAFETY = 0.9
+MIN_FACTOR = 0.2
+MAX_FACTOR = 5.0
+PI_BETA = 0.08  # weight of the previous error in the PI controller (0: the classical I rule)
+MIN_STEP = 1e-13  # relative to max(1, |s|): a smaller step is a singularity or a blow-up
 
 # SDIRK4 of Hairer & Wanner (gamma = 1/4, L-stable, stiffly accurate: b = last row of A)
 GAMMA = 0.25
@@ -68,6 +86,12 @@ SDIRK_A = np.array([
 ADAM = 0  # bias-corrected v / (1 - beta2^(t/alpha)), no shift
 FROZEN = 1  # v(t + alpha) with q frozen over the window: the first Picard sweep
 LAGGED = 2  # v(t + alpha) with the window integral from the previous sweep's memory P
+
+# How a march ended (the first entry of its result)
+REACHED = 0  # the last node is s_end
+FULL = 1  # the node arrays are full: grow them and call again
+OUT_OF_WORK = 2  # the next step would pass max_nfev
+BLOW_UP = 3  # non-finite values (given nodes) or a step below MIN_STEP (adaptive)
 
 
 class Coefficients(NamedTuple):
@@ -89,11 +113,21 @@ class Coefficients(NamedTuple):
     l2: float
 
 
+class Lag(NamedTuple):
+    """The previous sweep's squared-gradient memory: nodes T, values P and derivatives Pd."""
+
+    T: np.ndarray
+    P: np.ndarray
+    Pd: np.ndarray
+
+
 COEFFICIENTS_TYPE = numba.typeof(Coefficients(1, 1, False, False, *(0.0,) * 10))
 _F = types.float64
 _I = types.int64
+_B = types.boolean
 _VEC = _F[::1]
 _MAT = _F[:, ::1]
+LAG_TYPE = numba.typeof(Lag(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1))))
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -125,28 +159,63 @@ def field(t, y, g, lag, coef, mode, out):
             vhat = coef.decay * y[iv + j] + lag[j]
         out[i] = -step_ratio(mhat, np.sqrt(max(vhat, 0.0)) + coef.eps)
 
+
+STIFF_INTERVAL = 0.5  # d h above which a decaying component is interpolated exponentially
+
+
 @numba.njit(cache=True, error_model="numpy")
-def memory_at(P, Pd, j, frac, h, d2, out):
-    """P at time (j + frac) h, 0 <= frac < 1: cubic Hermite on the grid, and past its end
-    the memory continued with q frozen at its last value."""
-    K = P.shape[0] - 1
-    nm = P.shape[1]
-    if j + (1 if frac > 0.0 else 0) <= K:
-        if frac == 0.0:
-            for c in range(nm):
-                out[c] = P[j, c]
-            return
-        s = frac
-        h00 = (1.0 + 2.0 * s) * (1.0 - s) ** 2
-        h10 = s * (1.0 - s) ** 2
-        h01 = s * s * (3.0 - 2.0 * s)
-        h11 = s * s * (s - 1.0)
-        for c in range(nm):
-            out[c] = (h00 * P[j, c] + h10 * h * Pd[j, c] + h01 * P[j + 1, c]
-                      + h11 * h * Pd[j + 1, c])
+def phi12(z):
+    """(phi1, phi2)(z) = ((e^z - 1)/z, (e^z - 1 - z)/z^2), accurate for small |z|."""
+    if abs(z) < 1e-3:
+        return 1.0 + z / 2 + z * z / 6, 0.5 + z / 6 + z * z / 24
+    e = math.expm1(z)
+    return e / z, (e - z) / (z * z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def interpolate(T, Y, dY, D, i, x, out):
+    """The state between nodes i and i + 1 at x (T[i] <= x <= T[i + 1]), dY = dy/dt.
+
+    A component whose decay rate d = D[c] has d h > STIFF_INTERVAL varies on a scale shorter
+    than the step, which a cubic cannot follow: it is y_i exp(-d tau) plus the forcing
+    N = y' + d y, linear over the step, integrated exactly, plus the correction that
+    makes it end at y_(i+1): a constant forcing, so that the window integrals
+    P(t + alpha) - exp(-d alpha) P(t) of a step that contains the window are those of a
+    forcing linear in t. Every other component is cubic Hermite.
+    """
+    h = T[i + 1] - T[i]
+    tau = x - T[i]
+    s = tau / h
+    h10 = s * (1.0 - s) ** 2
+    h01 = s * s * (3.0 - 2.0 * s)
+    h11 = s * s * (s - 1.0)
+    for c in range(out.shape[0]):
+        d = D[c]
+        if d * h <= STIFF_INTERVAL:
+            out[c] = (Y[i, c] + h01 * (Y[i + 1, c] - Y[i, c])
+                      + h * (h10 * dY[i, c] + h11 * dY[i + 1, c]))
+            continue
+        n0 = dY[i, c] + d * Y[i, c]
+        slope = (dY[i + 1, c] + d * Y[i + 1, c] - n0) / h
+        p1, p2 = phi12(-d * tau)
+        q1, q2 = phi12(-d * h)
+        forced = tau * p1 * n0 + tau * tau * p2 * slope
+        missing = Y[i + 1, c] - math.exp(-d * h) * Y[i, c] - (h * q1 * n0 + h * h * q2 * slope)
+        out[c] = math.exp(-d * tau) * Y[i, c] + forced + tau * p1 * missing / (h * q1)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def memory_at(lag, t, d2, out):
+    """The previous sweep's memory at time t: :func:`interpolate` on its nodes, and past its last
+    node continued with q frozen at its last value."""
+    T, P, Pd = lag.T, lag.P, lag.Pd
+    K = T.shape[0] - 1
+    if t <= T[K]:
+        i = min(max(np.searchsorted(T, t, side="right") - 1, 0), K - 1)
+        interpolate(T, P, Pd, np.full(P.shape[1], d2), i, t, out)
         return
-    tau = (j - K + frac) * h
-    for c in range(nm):
+    tau = t - T[K]
+    for c in range(out.shape[0]):
         forcing = Pd[K, c] + d2 * P[K, c]
         if d2 > 0.0:
             decay = math.exp(-d2 * tau)
@@ -154,60 +223,120 @@ def memory_at(P, Pd, j, frac, h, d2, out):
         else:
             out[c] = P[K, c] + forcing * tau
 
+
 @numba.njit(cache=True, error_model="numpy")
-def lag_at(P, Pd, i, frac, N, h, coef, lag, tmp):
-    """Window integral P(t + alpha) - exp(-d2 alpha) P(t) at t = (i + frac) h."""
-    memory_at(P, Pd, i + N, frac, h, coef.d2, lag)
-    memory_at(P, Pd, i, frac, h, coef.d2, tmp)
-    for c in range(lag.shape[0]):
-        lag[c] -= coef.decay * tmp[c]
+def clock(s, sqrt_time):
+    """(t, dt/ds): the time and its derivative at the integration variable s."""
+    if sqrt_time:
+        return s * s, 2.0 * s
+    return s, 1.0
 
 
 @numba.njit(cache=True, error_model="numpy")
-def full_field(t, y, g, lag, coef, mode, D, out):
-    """F(t, y) = -D y + N(t, y), the whole right-hand side; g = grad f(theta)."""
-    field(t, y, g, lag, coef, mode, out)
+def scaled_field(grad, params, coef, mode, sqrt_time, lag, s, y, work, out):
+    """(dt/ds) N(t(s), y), the non-linear part in the integration variable (1 gradient)."""
+    t, rate = clock(s, sqrt_time)
+    nm = coef.nm
+    window = work[:nm]
+    if mode == LAGGED:
+        memory_at(lag, t + coef.alpha, coef.d2, window)
+        memory_at(lag, t, coef.d2, work[nm:2 * nm])
+        for c in range(nm):
+            window[c] -= coef.decay * work[nm + c]
+    field(t, y, grad(y[:coef.n], params), window, coef, mode, out)
+    if rate != 1.0:
+        for r in range(y.shape[0]):
+            out[r] *= rate
+
+
+@numba.njit(cache=True, error_model="numpy")
+def full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, out):
+    """dy/ds = (dt/ds) (N(t, y) - D y), the whole right-hand side (1 gradient)."""
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s, y, work, out)
+    rate = clock(s, sqrt_time)[1]
     for r in range(y.shape[0]):
-        out[r] -= D[r] * y[r]
+        out[r] -= rate * D[r] * y[r]
 
 
-@numba.njit(types.Tuple((types.boolean, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _F, _F,
-                                             _VEC, _VEC, _I, _F, _I, _F, _VEC, _MAT, _MAT),
+@numba.njit(cache=True, error_model="numpy")
+def decays(D, sqrt_time, s, hs, Em, E1, E1m):
+    """exp(-D dt) from the step's start to its midpoint (Em), to its end (E1), and from its
+    midpoint to its end (E1m), in the time the integration variable maps to."""
+    t0 = clock(s, sqrt_time)[0]
+    tm = clock(s + 0.5 * hs, sqrt_time)[0]
+    t1 = clock(s + hs, sqrt_time)[0]
+    for r in range(D.shape[0]):
+        Em[r] = math.exp(-D[r] * (tm - t0))
+        E1[r] = math.exp(-D[r] * (t1 - t0))
+        E1m[r] = math.exp(-D[r] * (t1 - tm))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lawson_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, Em, k1, k2, k3, z2, z3,
+                  work):
+    """Stages 2 and 3 of the Lawson-RK4 step from (s, y), k1 given (2 gradient evaluations).
+
+    Returns hs L, the step times the Lipschitz estimate of N from the two midpoint stages.
+    """
+    for r in range(y.shape[0]):
+        z2[r] = Em[r] * (y[r] + 0.5 * hs * k1[r])
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s + 0.5 * hs, z2, work, k2)
+    for r in range(y.shape[0]):
+        z3[r] = Em[r] * y[r] + 0.5 * hs * k2[r]
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s + 0.5 * hs, z3, work, k3)
+    num = 0.0
+    den = 0.0
+    for r in range(y.shape[0]):
+        num += (k3[r] - k2[r]) ** 2
+        den += (z3[r] - z2[r]) ** 2
+    return hs * math.sqrt(num / den) if den > 0.0 else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lawson_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, E1, E1m, k1, k2, k3, k4,
+                  k5, z4, y_new, err, work):
+    """Stage 4, the update, and the FSAL stage k5 = N(s + hs, y_new) with the third-order
+    companion's difference err = hs (k4 - k5) / 6 (2 gradient evaluations)."""
+    for r in range(y.shape[0]):
+        z4[r] = E1[r] * y[r] + hs * E1m[r] * k3[r]
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, z4, work, k4)
+    for r in range(y.shape[0]):
+        y_new[r] = E1[r] * y[r] + hs / 6.0 * (E1[r] * k1[r] + 2.0 * E1m[r] * (k2[r] + k3[r])
+                                              + k4[r])
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
+    for r in range(y.shape[0]):
+        err[r] = hs / 6.0 * (k4[r] - k5[r])
+
+
+@numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
+                                  _F, _F, _VEC, _VEC, _VEC),
            cache=True, error_model="numpy")
-def sdirk_step(grad, params, coef, mode, t, hs, y, y_new, i, frac, N, h, D, P, Pd):
-    """One step hs, from t = (i + frac) h, of the L-stable, stiffly accurate SDIRK method of
-    order 4 (Hairer & Wanner, Solving ODEs II, Table 6.5); simplified Newton with a
-    finite-difference Jacobian, LU-factored once per step.
+def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, work):
+    """One step hs from s of the L-stable, stiffly accurate SDIRK method of order 4 (Hairer &
+    Wanner, Solving ODEs II, Table 6.5); simplified Newton with a finite-difference Jacobian,
+    LU-factored once per step.
 
     Returns (Newton converged in every stage, gradient evaluations).
     """
     ny = y.shape[0]
-    n = coef.n
-    lagged = mode == LAGGED
-    lag = np.zeros(coef.nm)
-    tmp = np.empty(coef.nm)
     F = np.empty((5, ny))
     f0 = np.empty(ny)
     fz = np.empty(ny)
     z = np.empty(ny)
-    if lagged:
-        lag_at(P, Pd, i, frac, N, h, coef, lag, tmp)
-    full_field(t, y, grad(y[:n], params), lag, coef, mode, D, f0)
+    full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, f0)
     W = np.eye(ny)  # the Newton matrix I - gamma hs dF/dy
     for c in range(ny):
         delta = 1.5e-8 * max(abs(y[c]), 1e-8)
         for r in range(ny):
             z[r] = y[r]
         z[c] += delta
-        full_field(t, z, grad(z[:n], params), lag, coef, mode, D, fz)
+        full_field(grad, params, coef, mode, sqrt_time, lag, D, s, z, work, fz)
         for r in range(ny):
             W[r, c] -= GAMMA * hs * (fz[r] - f0[r]) / delta
     pivots = np.empty(ny, dtype=np.int64)
     lu_factor(W, pivots)
-    total = 0
+    total = ny + 1
     for st in range(5):
-        if lagged:
-            lag_at(P, Pd, i, frac + SDIRK_C[st] * (hs / h), N, h, coef, lag, tmp)
         base = y.copy()
         for j in range(st):
             for r in range(ny):
@@ -215,7 +344,8 @@ def sdirk_step(grad, params, coef, mode, t, hs, y, y_new, i, frac, N, h, D, P, P
         Yst = y.copy() if st == 0 else z.copy()
         converged = False
         for _ in range(50):
-            full_field(t + SDIRK_C[st] * hs, Yst, grad(Yst[:n], params), lag, coef, mode, D, fz)
+            full_field(grad, params, coef, mode, sqrt_time, lag, D, s + SDIRK_C[st] * hs, Yst,
+                       work, fz)
             dY = Yst - base - GAMMA * hs * fz
             lu_solve(W, pivots, dY)
             size = 0.0
@@ -227,139 +357,222 @@ def sdirk_step(grad, params, coef, mode, t, hs, y, y_new, i, frac, N, h, D, P, P
                 converged = np.isfinite(size)
                 break
         if not converged:
-            return False, total + ny + 1 + st
-        full_field(t + SDIRK_C[st] * hs, Yst, grad(Yst[:n], params), lag, coef, mode, D, fz)
+            return False, total
+        full_field(grad, params, coef, mode, sqrt_time, lag, D, s + SDIRK_C[st] * hs, Yst, work,
+                   fz)
+        total += 1
         for r in range(ny):
             F[st, r] = fz[r]
             z[r] = Yst[r]
     for r in range(ny):
         y_new[r] = z[r]
-    return True, total + ny + 1 + 5
+    return True, total
 
 
 @numba.njit(cache=True, error_model="numpy")
-def implicit_step(grad, params, coef, mode, t, h, y, y_new, i, N, D, P, Pd):
-    """The step from node i by SDIRK4; where Newton fails, by 2, 4, ... 2**HALVINGS SDIRK steps.
-
-    Returns (ok, gradient evaluations, sub-steps per step that succeeded: 1, 2, 4, ...).
-    """
+def sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs, parts, y, y_new, work):
+    """``parts`` SDIRK4 steps of hs / parts from (s, y) into y_new: (ok, gradient evaluations)."""
+    z = y.copy()
     nfev = 0
-    z = np.empty_like(y)
-    for level in range(HALVINGS + 1):
-        parts = 2 ** level
-        hs = h / parts
-        for r in range(y.shape[0]):
-            z[r] = y[r]
-        ok = True
-        for p in range(parts):
-            ok, evals = sdirk_step(grad, params, coef, mode, t + p * hs, hs, z, y_new, i,
-                                   p / parts, N, h, D, P, Pd)
-            nfev += evals
-            if not ok:
-                break
-            for r in range(y.shape[0]):
-                z[r] = y_new[r]
-        if ok:
-            return True, nfev, parts
-    return False, nfev, 0
+    for p in range(parts):
+        ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s + p * hs / parts,
+                               hs / parts, z, y_new, work)
+        nfev += evals
+        if not ok:
+            return False, nfev
+        z[:] = y_new
+    return True, nfev
 
 
 @numba.njit(cache=True, error_model="numpy")
-def lawson_stages(grad, params, coef, mode, t, h, y, E2, lag0, lagm, k1, k2, k3, z, z2):
-    """The first three stages of the Lawson-RK4 step from (t, y): N at y, then at the two
-    midpoint predictions z2 and z (3 gradient evaluations).
+def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_mid, y_one,
+                   y_new, k5, err, work):
+    """An SDIRK4 step for the adaptive march: y_new from two steps hs/2, and k5 = N there.
 
-    Returns h L, the step times the Lipschitz estimate of N from the two midpoint stages.
+    err is the larger of two estimates, per component: the step-doubling estimate
+    (y_new - y_one)/15 (y_one from one step hs), and the error of the dense output at the
+    midpoint, the cubic Hermite interpolant of (y, y_new) against the computed y_mid. The
+    second matters because an L-stable step of order 4 takes steps on which the cubic
+    interpolant is less accurate than the step. A Newton failure leaves NaN in y_new and err.
+
+    Returns the gradient evaluations.
     """
-    n = coef.n
-    field(t, y, grad(y[:n], params), lag0, coef, mode, k1)
-    for r in range(y.shape[0]):
-        z2[r] = E2[r] * (y[r] + 0.5 * h * k1[r])
-    field(t + 0.5 * h, z2, grad(z2[:n], params), lagm, coef, mode, k2)
-    for r in range(y.shape[0]):
-        z[r] = E2[r] * y[r] + 0.5 * h * k2[r]
-    field(t + 0.5 * h, z, grad(z[:n], params), lagm, coef, mode, k3)
-    num = 0.0
-    den = 0.0
-    for r in range(y.shape[0]):
-        num += (k3[r] - k2[r]) ** 2
-        den += (z[r] - z2[r]) ** 2
-    return h * math.sqrt(num / den) if den > 0.0 else 0.0
-
-
-@numba.njit(cache=True, error_model="numpy")
-def lawson_finish(grad, params, coef, mode, t, h, y, E, E2, lag1, k1, k2, k3, k4, z, y_new):
-    """The last stage and the update of the Lawson-RK4 step (1 gradient evaluation)."""
-    n = coef.n
-    for r in range(y.shape[0]):
-        z[r] = E[r] * y[r] + h * E2[r] * k3[r]
-    field(t + h, z, grad(z[:n], params), lag1, coef, mode, k4)
-    for r in range(y.shape[0]):
-        y_new[r] = E[r] * y[r] + h / 6.0 * (E[r] * k1[r] + 2.0 * E2[r] * (k2[r] + k3[r])
-                                            + k4[r])
-
-
-@numba.njit(types.UniTuple(types.int64, 4)(GRAD_TYPE, _VEC, _MAT, _MAT, _I, _F, _VEC,
-                                          COEFFICIENTS_TYPE, _I, _MAT, _MAT, _I), cache=True)
-def sweep(grad, params, Y, dY, N, h, D, coef, mode, P, Pd, start):
-    """One march over the grid from node ``start``: Lawson-RK4 steps, SDIRK4 where stiff.
-
-    Returns (first non-finite node or -1, gradient evaluations, stiff steps retried with
-    smaller SDIRK steps after a Newton failure, stiff steps where those failed too and the
-    explicit step was kept for the step-halving error estimate to judge).
-    """
-    K = Y.shape[0] - 1
-    ny = Y.shape[1]
-    nm = coef.nm
-    lagged = mode == LAGGED
-    E = np.exp(-D * h)
-    E2 = np.exp(-D * (0.5 * h))
-    k1 = np.empty(ny)
-    k2 = np.empty(ny)
-    k3 = np.empty(ny)
-    k4 = np.empty(ny)
-    z = np.empty(ny)
-    z2 = np.empty(ny)
-    lag0 = np.zeros(nm)
-    lagm = np.zeros(nm)
-    lag1 = np.zeros(nm)
-    tmp = np.empty(nm)
-    nfev = 0
-    retried = 0
-    failures = 0
-    if lagged:
-        lag_at(P, Pd, start, 0.0, N, h, coef, lag0, tmp)
-    for i in range(start, K):
-        t = i * h
-        if lagged:
-            lag_at(P, Pd, i, 0.5, N, h, coef, lagm, tmp)
-            lag_at(P, Pd, i + 1, 0.0, N, h, coef, lag1, tmp)
-        y = Y[i]
-        stiffness = lawson_stages(grad, params, coef, mode, t, h, y, E2, lag0, lagm, k1, k2, k3,
-                                  z, z2)
-        nfev += 3
-        for r in range(ny):
-            dY[i, r] = k1[r] - D[r] * y[r]
-        ok = False
-        if stiffness > STIFF:
-            ok, evals, parts = implicit_step(grad, params, coef, mode, t, h, y, Y[i + 1], i, N,
-                                             D, P, Pd)
-            nfev += evals
-            retried += 1 if parts > 1 else 0
-            failures += 0 if ok else 1
-        if not ok:  # a non-stiff step, or Newton failed at every sub-step size
-            lawson_finish(grad, params, coef, mode, t, h, y, E, E2, lag1, k1, k2, k3, k4, z,
-                          Y[i + 1])
-            nfev += 1
-        for r in range(ny):
-            if not np.isfinite(Y[i + 1, r]):
-                return i + 1, nfev, retried, failures
-        for c in range(nm):
-            lag0[c] = lag1[c]
-    field(K * h, Y[K], grad(Y[K, :coef.n], params), lag0, coef, mode, k1)
+    ny = y.shape[0]
+    ok, nfev = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_one, work)
+    if ok:
+        ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, 0.5 * hs, y,
+                               y_mid, work)
+        nfev += evals
+    if ok:
+        ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s + 0.5 * hs,
+                               0.5 * hs, y_mid, y_new, work)
+        nfev += evals
+    if not ok or not np.all(np.isfinite(y_new)):
+        y_new[:] = np.nan
+        err[:] = np.nan
+        return nfev
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
+    r0 = clock(s, sqrt_time)[1]
+    r1 = clock(s + hs, sqrt_time)[1]
+    dt = clock(s + hs, sqrt_time)[0] - clock(s, sqrt_time)[0]
     for r in range(ny):
-        dY[K, r] = k1[r] - D[r] * Y[K, r]
-    return -1, nfev + 1, retried, failures
+        err[r] = abs(y_new[r] - y_one[r]) / 15.0
+        if D[r] * dt <= STIFF_INTERVAL:  # interpolated by the cubic (see interpolate)
+            f0 = k1[r] - r0 * D[r] * y[r]
+            f1 = k5[r] - r1 * D[r] * y_new[r]
+            mid = 0.5 * (y[r] + y_new[r]) + hs / 8.0 * (f0 - f1)
+            err[r] = max(err[r], abs(mid - y_mid[r]))
+    return nfev + 1
 
 
-plain_sweep = plain(sweep)
+@numba.njit(cache=True, error_model="numpy")
+def error_norm(err, y, y_new, tol, n, floor):
+    """max_r |err_r| / scale_r: theta absolutely (scale tol), the moments relative to tol, each
+    against max(|y_r|, |y_new_r|, floor_r)."""
+    norm = 0.0
+    for r in range(err.shape[0]):
+        if not np.isfinite(err[r]):
+            return np.inf
+        if err[r] == 0.0:
+            continue
+        scale = tol if r < n else tol * max(abs(y[r]), abs(y_new[r]), floor[r])
+        norm = max(norm, abs(err[r]) / scale)
+    return norm
+
+
+@numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
+                                  _VEC, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC),
+           cache=True, error_model="numpy")
+def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, given, tol,
+          max_nfev, control):
+    """Integrate from node ``count - 1`` of (S, Y, dY) to s_end, appending the nodes.
+
+    Parameters
+    ----------
+    S, Y, dY : arrays with room for the nodes
+        Nodes of the integration variable s, the state there and dy/ds; filled up to ``count``.
+    s_end : float
+        Where to stop (adaptive steps).
+    given : ndarray
+        Nodes to follow without error control, from S[count - 1] (a fixed grid, or an earlier
+        sweep's nodes); empty: adaptive steps to ``tol`` up to s_end.
+    tol : float
+        Local error tolerance of an adaptive step (theta absolute, the moments relative).
+    max_nfev : int
+        No step starts that could take the gradient evaluations past it.
+    control : ndarray, in and out
+        [next step, previous error norm, then per state the smallest magnitude its error is
+        measured against]; a march that returned FULL resumes where it stopped.
+
+    Returns
+    -------
+    (how it ended: REACHED, FULL, OUT_OF_WORK or BLOW_UP; nodes filled; gradient evaluations;
+    rejected steps; stiff steps; stiff steps of a given grid whose Newton failed at every retry
+    and were taken explicitly)
+    """
+    ny = Y.shape[1]
+    n = coef.n
+    iv = 2 * n if coef.has_m else n
+    adaptive = given.shape[0] == 0
+    stiff_ok = ny <= JACOBIAN_MAX
+    stages = np.empty((13, ny))
+    k1, k2, k3, k4, k5 = stages[0], stages[1], stages[2], stages[3], stages[4]
+    z2, z3, z4, y_new, err = stages[5], stages[6], stages[7], stages[8], stages[9]
+    Em, E1, E1m = stages[10], stages[11], stages[12]
+    work = np.empty(2 * coef.nm)
+    floor = control[2:]
+    i = count - 1
+    s = S[i]
+    y = Y[i].copy()
+    scaled_field(grad, params, coef, mode, sqrt_time, lag, s, y, work, k1)
+    nfev = 1
+    rejected = stiff = failures = 0
+    rate = clock(s, sqrt_time)[1]
+    for r in range(ny):
+        dY[i, r] = k1[r] - rate * D[r] * y[r]
+    h = control[0]
+    err_prev = control[1]
+    step = 0  # index into ``given`` of the current node
+    while True:
+        if adaptive:
+            if s >= s_end:
+                break
+            hs = s_end - s if s + h > s_end - 1e-12 * max(1.0, abs(s_end)) else h
+        else:
+            if step + 1 >= given.shape[0]:
+                break
+            hs = given[step + 1] - given[step]
+        if i + 1 >= S.shape[0] or nfev + 4 > max_nfev:
+            control[0], control[1] = h, err_prev
+            return (FULL if i + 1 >= S.shape[0] else OUT_OF_WORK), i + 1, nfev, rejected, \
+                stiff, failures
+        decays(D, sqrt_time, s, hs, Em, E1, E1m)
+        stiffness = lawson_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, Em, k1,
+                                  k2, k3, z2, z3, work)
+        nfev += 2
+        explicit = True
+        if stiffness > STIFF and stiff_ok:
+            stiff += 1
+            explicit = False
+            if adaptive:
+                nfev += sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y,
+                                       k1, z3, z4, y_new, k5, err, work)
+            else:  # a given grid: retry a Newton failure with 2, 4, 8 SDIRK steps
+                for level in range(HALVINGS + 1):
+                    ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs,
+                                            2 ** level, y, y_new, work)
+                    nfev += evals
+                    if ok:
+                        break
+                if not ok:
+                    failures += 1
+                    explicit = True
+        if explicit:
+            lawson_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, E1, E1m, k1, k2,
+                          k3, k4, k5, z4, y_new, err, work)
+            nfev += 2
+        finite = np.all(np.isfinite(y_new))
+        if not explicit and finite and not adaptive:
+            scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
+            nfev += 1
+        if adaptive:
+            norm = error_norm(err, y, y_new, tol, n, floor) if finite else np.inf
+            if norm > 1.0:
+                rejected += 1
+                h = hs * max(MIN_FACTOR, SAFETY * norm ** -0.25)
+                if h < MIN_STEP * max(1.0, abs(s)):
+                    control[0], control[1] = h, err_prev
+                    return BLOW_UP, i + 1, nfev, rejected, stiff, failures
+                continue
+            norm = max(norm, 1e-4)
+            factor = SAFETY * norm ** (-0.25 + PI_BETA) * err_prev ** -PI_BETA
+            h = hs * min(MAX_FACTOR, max(MIN_FACTOR, factor))
+            err_prev = norm
+            s = s + hs
+        elif not finite:
+            return BLOW_UP, i + 1, nfev, rejected, stiff, failures
+        else:
+            step += 1
+            s = given[step]
+        i += 1
+        S[i] = s
+        rate = clock(s, sqrt_time)[1]
+        for r in range(ny):
+            y[r] = y_new[r]
+            Y[i, r] = y_new[r]
+            k1[r] = k5[r]
+            dY[i, r] = k1[r] - rate * D[r] * y[r]
+        for r in range(n, iv):
+            floor[r] = max(floor[r], 1e-3 * abs(y[r]))
+    control[0], control[1] = h, err_prev
+    return REACHED, i + 1, nfev, rejected, stiff, failures
+
+
+plain_march = plain(march)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def interpolate_many(T, Y, dY, D, index, x, out):
+    """:func:`interpolate` at every x[k], between the nodes index[k] and index[k] + 1."""
+    for k in range(x.shape[0]):
+        interpolate(T, Y, dY, D, index[k], x[k], out[k])

@@ -21,14 +21,21 @@ import numpy as np
 
 from . import _fast
 from . import _validation as check
+from ._fast import interpolate_many
 from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
-MAX_SUBSTEPS = 512
 MAX_NFEV = 10**8  # default work limit, see adagrad's max_nfev
 MAX_GRID_BYTES = 2 * 2**30  # largest grid (the arrays Y and dY of _Grid) a solve allocates
-LAYER = 16  # refinement of Adam's first window, see _Grid._initial_layer
+LOCAL = 0.25  # the adaptive steps' local tolerance, as a fraction of tol
+# The stage values of the moments near t = 0 are only second-order accurate relative to their
+# size, and the bias correction m / (1 - beta^(t/alpha)) divides by a factor ~ t, so uniform
+# steps lose two orders in Adam's first window. Adaptive steps control that error like any
+# other; a fixed grid (substeps=N) takes adaptive steps to LAYER_TOL there.
+LAYER_TOL = 1e-12
+SWEEP_TOL = 1e-5  # local tolerance of the first Picard sweep, which freezes q over the window
+REFINEMENTS = 2  # adaptive solves repeated at a smaller tolerance when the estimate is over tol
 
 
 def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
@@ -205,8 +212,8 @@ def _solve(model: Model, t_end: float, method: str, tol: float, substeps: int | 
     if method not in ("fast", "paper"):
         raise ValueError(f"method must be 'fast' or 'paper', got {method!r}")
     n_windows = _windows(model, t_end)
-    N = 1 if method == "paper" else substeps // 2 if substeps else 4
-    if _grid_bytes(model, n_windows, N) > MAX_GRID_BYTES:
+    N = 1 if method == "paper" else substeps or 0
+    if N and _grid_bytes(model, n_windows, N) > MAX_GRID_BYTES:
         raise ValueError(
             f"alpha = {model.alpha:g} and t_end = {t_end:g} need a grid of {n_windows} "
             f"alpha-windows x {N} steps ({_grid_bytes(model, n_windows, N) / 2**30:.3g} GiB, "
@@ -219,168 +226,114 @@ def _solve(model: Model, t_end: float, method: str, tol: float, substeps: int | 
 
 
 def _windows(model: Model, t_end: float) -> int:
-    """The alpha-windows the fast solver's grid spans: [0, t_end] and PAD more if shifted."""
+    """The alpha-windows a fixed grid spans: [0, t_end] and PAD more if shifted."""
     return max(output_intervals(model.alpha, t_end), 1) + (_fast.PAD if model.shifted else 0)
 
 
 def _grid_bytes(model: Model, n_windows: int, N: int) -> float:
-    """Memory of a grid of N steps per window: the arrays Y and dY of :class:`_Grid`."""
-    state = (2 * model.n if model.has_m else model.n) + model.nm
-    return 2.0 * 8 * (n_windows * N + 1) * state
+    """Memory of a fixed grid of N steps per window: the node arrays of :class:`Segment`."""
+    return _nodes_bytes(model, n_windows * N + 1)
 
 
-def _sweep_cost(model: Model, n_windows: int, N: int) -> int:
-    """Estimated gradient evaluations of one sweep (4 per step; Adam's first layer too)."""
-    return _steps_cost(n_windows * N) + (_steps_cost(N * LAYER) if model.has_m else 0)
+def _nodes_bytes(model: Model, nodes: int) -> float:
+    """Memory of ``nodes`` nodes: their times, states and derivatives."""
+    return 8.0 * nodes * (1 + 2 * _state_size(model))
 
 
-def _steps_cost(steps: int) -> int:
-    """Estimated gradient evaluations of ``steps`` Lawson-RK4 steps: 4 each (stiff steps cost
-    more, which is why ``nfev`` can pass ``max_nfev`` by a fraction of a sweep)."""
-    return 4 * steps
+def _state_size(model: Model) -> int:
+    return (2 * model.n if model.has_m else model.n) + model.nm
 
 
-class _Grid:
-    """The system y = (theta, m, v) of :mod:`idebook._fast` on a grid of N steps per alpha."""
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Segment:
+    """Piecewise cubic Hermite interpolation of solver nodes, in t or in s = sqrt(t).
 
-    def __init__(self, model: Model, n_windows: int, N: int) -> None:
-        n, nm = model.n, model.nm
-        self.model, self.N, self.n, self.nm = model, N, n, nm
-        self.iv = 2 * n if model.has_m else n
-        self.h = model.alpha / N
-        self.Y = np.zeros((n_windows * N + 1, self.iv + nm))
-        self.dY = np.zeros_like(self.Y)
-        self.Y[0, :n] = model.theta0
-        self.nfev = 0
-        self.newton_retries = 0
-        self.newton_failures = 0
-        self.out_of_budget = False
-        D = np.zeros(self.iv + nm)
-        D[:n] = model.weight_decay / model.alpha
-        D[n:self.iv] = model.c1
-        D[self.iv:] = model.d2
-        self.D = D
-        decay = math.exp(-model.d2 * model.alpha)
-        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - decay) / model.d2
-        self.coef = _fast.Coefficients(
-            int(n), int(nm), bool(model.has_m), bool(model.per_coordinate),
-            *(float(x) for x in (model.alpha, model.c1, model.c2, model.d2, decay, w0,
-                                 model.ln_beta1, model.ln_beta2, model.eps, model.l2)))
+    Attributes
+    ----------
+    X : numpy.ndarray
+        The nodes in the integration variable: t, or s = sqrt(t) where ``sqrt_time``.
+    Y, dY : numpy.ndarray
+        The state y = (theta, m, v) at the nodes and its derivative dy/dX.
+    sqrt_time : bool
+        Whether X is sqrt(t) (Adam's first window).
+    D : numpy.ndarray
+        The decay rates of the state's linear part (exponential interpolation over steps
+        long against 1/D, see ``idebook._fast.interpolate``).
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    dY: np.ndarray
+    sqrt_time: bool
+    D: np.ndarray
 
     @property
-    def theta(self) -> np.ndarray:
-        return self.Y[:, :self.n]
+    def t(self) -> np.ndarray:
+        """The nodes as times."""
+        return self.X**2 if self.sqrt_time else self.X
 
-    @property
-    def memory(self) -> tuple[np.ndarray, np.ndarray]:
-        """The squared-gradient memory and its derivative on the grid."""
-        return self.Y[:, self.iv:], self.dY[:, self.iv:]
+    def __call__(self, t: np.ndarray) -> np.ndarray:
+        """The interpolated state at times t inside the segment, shape (t.size, state)."""
+        x = np.sqrt(t) if self.sqrt_time else t
+        X = self.X
+        i = np.clip(np.searchsorted(X, x, side="right") - 1, 0, X.size - 2)
+        out = np.empty((x.size, self.Y.shape[1]))
+        D = np.zeros(self.Y.shape[1]) if self.sqrt_time else self.D
+        interpolate_many(X, self.Y, self.dY, D, i, x, out)
+        return out
 
-    def solve(self, P: np.ndarray | None, picard_tol: float, max_sweeps: int, max_nfev: int
-              ) -> tuple[int, float, bool]:
-        """Sweep to a fixed point; P is a starting memory on this grid (None: freeze q).
-
-        Returns (sweeps, last change in theta, converged). No sweep starts whose estimated
-        cost would take this grid's ``nfev`` past ``max_nfev``; ``self.out_of_budget`` then
-        says that this, not ``max_sweeps``, ended the iteration.
-        """
-        model = self.model
-        sweep = _fast.sweep if model.objective.jitted else _fast.plain_sweep
-        args = (model.objective.grad, model.objective.params)
-        if P is None:
-            P = Pd = np.zeros((1, self.nm))
-            mode = _fast.FROZEN if model.shifted else _fast.ADAM
-        else:
-            mode, (P, Pd) = _fast.LAGGED, P
-        start = self._initial_layer(sweep, args) if model.has_m else 0
-        previous, residual = None, np.inf
-        cost = _steps_cost(self.Y.shape[0] - 1 - start)
-        for sweeps in range(1, max_sweeps + 1):
-            if self.nfev + cost > max_nfev:
-                self.out_of_budget = True
-                return sweeps - 1, residual, False
-            bad, nfev, retried, failed = sweep(*args, self.Y, self.dY, self.N, self.h, self.D,
-                                               self.coef, mode, P, Pd, start)
-            self.nfev += nfev
-            self.newton_retries, self.newton_failures = retried, failed
-            if bad >= 0:
-                _diverged(model, bad * self.h)
-            if not model.shifted:
-                return sweeps, 0.0, True
-            if previous is not None:
-                residual = float(np.max(np.abs(self.theta - previous)))
-                if residual <= picard_tol:
-                    return sweeps, residual, True
-            previous = self.theta.copy()
-            P, Pd = (a.copy() for a in self.memory)
-            mode = _fast.LAGGED
-        return max_sweeps, residual, False
-
-    def _initial_layer(self, sweep, args) -> int:
-        """Solve Adam's first window [0, alpha] on a grid LAYER times finer; return node N.
-
-        The bias-corrected moments m / (1 - beta1^(t/alpha)) divide by a factor that vanishes at
-        t = 0, which amplifies the stage errors of the first steps and costs one order of
-        accuracy; the finer start removes that error.
-        """
-        layer = _Grid(self.model, 1, self.N * LAYER)
-        bad, nfev, _, _ = sweep(*args, layer.Y, layer.dY, layer.N, layer.h, layer.D, layer.coef,
-                                _fast.ADAM, np.zeros((1, self.nm)), np.zeros((1, self.nm)), 0)
-        self.nfev += nfev
-        if bad >= 0:
-            _diverged(self.model, bad * layer.h)
-        self.Y[: self.N + 1] = layer.Y[::LAYER]
-        self.dY[: self.N + 1] = layer.dY[::LAYER]
-        return self.N
-
-    def refined_memory(self) -> tuple[np.ndarray, np.ndarray]:
-        """This grid's memory carried to a grid of half the step (cubic Hermite midpoints)."""
-        P, Pd = self.memory
-        fine = np.empty((2 * P.shape[0] - 1, self.nm))
-        dfine = np.empty_like(fine)
-        fine[::2], dfine[::2] = P, Pd
-        fine[1::2] = 0.5 * (P[:-1] + P[1:]) + self.h * (Pd[:-1] - Pd[1:]) / 8
-        dfine[1::2] = 1.5 * (P[1:] - P[:-1]) / self.h - 0.25 * (Pd[:-1] + Pd[1:])
-        return fine, dfine
-
-    def solution(self, t_end: float) -> HermiteSolution:
-        """The dense output of this grid on [0, t_end]."""
-        names = (self.model.memory_name, "m") if self.model.has_m else (self.model.memory_name,)
-        return HermiteSolution(h=self.h, Y=self.Y, dY=self.dY, n=self.n, iv=self.iv,
-                               names=names, t_end=t_end)
+    def lag(self, iv: int) -> _fast.Lag:
+        """The squared-gradient memory, for the next Picard sweep's window integral."""
+        return _fast.Lag(np.ascontiguousarray(self.X), np.ascontiguousarray(self.Y[:, iv:]),
+                         np.ascontiguousarray(self.dY[:, iv:]))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class HermiteSolution:
-    """Dense output of the fast solver: grid values at nodes, cubic Hermite in between.
+    """Dense output of the fast solver: cubic Hermite between the nodes of its segments.
 
-    Calling it with times t in [0, t_end] returns a :class:`~idebook.results.Trajectory`; it
-    holds only arrays, so it pickles.
+    Adam's first window is interpolated in s = sqrt(t), the rest in t. Calling it with times
+    t in [0, t_end] returns a :class:`~idebook.results.Trajectory`; it holds only arrays, so
+    it pickles.
+
+    Attributes
+    ----------
+    segments : tuple of Segment
+        Consecutive pieces, the first starting at t = 0.
+    n, iv : int
+        theta is y[:n], the first moment y[n:iv], the squared-gradient memory y[iv:].
+    names : tuple of str
+        The memories reported besides theta: ("G",), ("v",) or ("v", "m").
+    t_end : float
+        The end of the solution's span.
     """
 
-    h: float
-    Y: np.ndarray
-    dY: np.ndarray
+    segments: tuple[Segment, ...]
     n: int
     iv: int
     names: tuple[str, ...]
     t_end: float
 
+    @property
+    def t_nodes(self) -> np.ndarray:
+        """Every node, as a time (the steps the solver took)."""
+        return np.unique(np.concatenate([seg.t for seg in self.segments]))
+
+    def states(self, t: np.ndarray) -> np.ndarray:
+        """The whole state y at the times t (no checks)."""
+        out = np.empty((t.size, self.segments[0].Y.shape[1]))
+        for k, seg in enumerate(self.segments):
+            inside = t >= seg.t[0] if k else np.ones(t.size, dtype=bool)
+            if k + 1 < len(self.segments):
+                inside &= t < self.segments[k + 1].t[0]
+            if inside.any():
+                out[inside] = seg(t[inside])
+        return out
+
     def __call__(self, t: float | np.ndarray) -> Trajectory:
         """theta and the memory states at times ``t`` (ValueError outside [0, t_end])."""
         t = check_times(t, 0.0, self.t_end)
-        Y, dY, h = self.Y, self.dY, self.h
-        x = t / h
-        nearest = np.rint(x)
-        on_node = np.abs(x - nearest) < 1e-9
-        i = np.where(on_node, nearest, np.floor(x)).astype(np.int64)
-        s = np.where(on_node, 0.0, x - i)
-        last = i > Y.shape[0] - 2
-        i, s = np.where(last, Y.shape[0] - 2, i), np.where(last, s + 1.0, s)
-        s = s[:, None]
-        h00, h10 = (1 + 2 * s) * (1 - s) ** 2, s * (1 - s) ** 2
-        h01, h11 = s * s * (3 - 2 * s), s * s * (s - 1)
-        y = h00 * Y[i] + h10 * h * dY[i] + h01 * Y[i + 1] + h11 * h * dY[i + 1]
+        y = self.states(t)
         columns = {self.names[0]: y[:, self.iv:], "m": y[:, self.n:self.iv]}
         return Trajectory(t=t, theta=y[:, :self.n],
                           **{name: columns[name].copy() for name in self.names})
@@ -391,109 +344,220 @@ def _diverged(model: Model, t: float) -> None:
                           f"t = {t:.6g} (alpha = {model.alpha})", t=t)
 
 
+class _OutOfWork(Exception):
+    """A march would pass the work limit (``max_nfev``)."""
+
+
+class _OutOfMemory(Exception):
+    """A march would need more than ``MAX_GRID_BYTES`` of nodes."""
+
+
+class _System:
+    """The system y = (theta, m, v) of :mod:`idebook._fast` for one model, and its marches."""
+
+    def __init__(self, model: Model, max_nfev: int) -> None:
+        n, nm = model.n, model.nm
+        self.model, self.n, self.nm = model, n, nm
+        self.iv = 2 * n if model.has_m else n
+        self.ny = self.iv + nm
+        D = np.zeros(self.ny)
+        D[:n] = model.weight_decay / model.alpha
+        D[n:self.iv] = model.c1
+        D[self.iv:] = model.d2
+        self.D = D
+        decay = math.exp(-model.d2 * model.alpha)
+        w0 = model.c2 * model.alpha if model.d2 == 0 else model.c2 * (1 - decay) / model.d2
+        self.coef = _fast.Coefficients(
+            int(n), int(nm), bool(model.has_m), bool(model.per_coordinate),
+            *(float(x) for x in (model.alpha, model.c1, model.c2, model.d2, decay, w0,
+                                 model.ln_beta1, model.ln_beta2, model.eps, model.l2)))
+        self.march_loop = _fast.march if model.objective.jitted else _fast.plain_march
+        self.args = (model.objective.grad, model.objective.params)
+        self.max_nfev = max_nfev
+        self.nfev = self.rejected = self.stiff = self.newton_failures = 0
+        self.no_lag = _fast.Lag(np.zeros(1), np.zeros((1, nm)), np.zeros((1, nm)))
+
+    def march(self, mode: int, lag: _fast.Lag | None, y0: np.ndarray, x0: float, x_end: float,
+              sqrt_time: bool = False, given: np.ndarray | None = None, tol: float = 0.0,
+              h0: float = 0.0) -> Segment:
+        """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, or the ``given``
+        nodes. Raises DivergenceError, _OutOfWork or _OutOfMemory."""
+        given = np.empty(0) if given is None else np.ascontiguousarray(given, dtype=float)
+        rows = given.size if given.size else 256
+        rows = min(rows, max(2, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1))))
+        S, Y, dY = np.empty(rows), np.empty((rows, self.ny)), np.empty((rows, self.ny))
+        S[0], Y[0] = x0, y0
+        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.ny - self.n)])
+        count = 1
+        while True:
+            status, count, nfev, rejected, stiff, failures = self.march_loop(
+                *self.args, self.coef, mode, sqrt_time, self.no_lag if lag is None else lag,
+                self.D, S, Y, dY, count, x_end, given[count - 1:] if given.size else given,
+                tol, self.max_nfev - self.nfev, control)
+            self.nfev += nfev - 1 if count > 1 and status != _fast.REACHED else nfev
+            self.rejected += rejected
+            self.stiff += stiff
+            self.newton_failures += failures
+            if status == _fast.REACHED:
+                return Segment(X=S[:count].copy(), Y=Y[:count].copy(), dY=dY[:count].copy(),
+                               sqrt_time=sqrt_time, D=self.D)
+            if status == _fast.BLOW_UP:
+                x = S[count - 1]
+                _diverged(self.model, x * x if sqrt_time else x)
+            if status == _fast.OUT_OF_WORK:
+                raise _OutOfWork
+            more = min(rows, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1)) - rows)
+            if more <= 0:
+                raise _OutOfMemory
+            S, Y, dY = (np.concatenate([a, np.empty((more,) + a.shape[1:])]) for a in (S, Y, dY))
+            rows += more
+
+
+@dataclass
+class _Solve:
+    """One solution of the model: its segments and how its Picard iteration ended."""
+
+    segments: tuple[Segment, ...]
+    sweeps: int
+    residual: float
+    converged: bool
+
+
+def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
+               lag: _fast.Lag | None = None, picard_tol: float, max_sweeps: int) -> _Solve:
+    """Solve on the fixed grid alpha/N (N > 0) or with adaptive steps to the local ``tol``.
+
+    Adam: one sweep, its first window in s = sqrt(t). AdaGrad and RMSProp: Picard sweeps over
+    [0, t_end + PAD alpha], from ``lag`` (an earlier solution's memory) or, without one, from
+    q frozen over the window; the third and later adaptive sweeps follow the second's nodes,
+    so that their change in theta measures the iteration alone.
+    """
+    model = system.model
+    alpha = model.alpha
+    y0 = np.zeros(system.ny)
+    y0[:system.n] = model.theta0
+    if not model.shifted:
+        first = min(alpha, t_end) if t_end > 0 else alpha
+        s_end = math.sqrt(first)
+        layer = system.march(_fast.ADAM, None, y0, 0.0, s_end, sqrt_time=True,
+                             tol=LAYER_TOL if N else tol, h0=s_end / 8)
+        segments = (layer,)
+        if t_end > first:
+            grid = None
+            if N:
+                grid = first + alpha / N * np.arange(_windows(model, t_end) * N - N + 1)
+            main = system.march(_fast.ADAM, None, layer.Y[-1], first, t_end, given=grid,
+                                tol=tol, h0=alpha / 4)
+            segments = (layer, main)
+        return _Solve(segments=segments, sweeps=1, residual=0.0, converged=True)
+    end = t_end + _fast.PAD * alpha
+    nodes = alpha / N * np.arange(_windows(model, t_end) * N + 1) if N else None
+    mode = _fast.FROZEN if lag is None else _fast.LAGGED
+    previous, residual = None, np.inf
+    for sweeps in range(1, max_sweeps + 1):
+        # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
+        # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL)
+        sweep_tol = tol if lag is not None and previous is None else max(
+            tol, min(SWEEP_TOL, residual / 100))
+        seg = system.march(mode, lag, y0, 0.0, end if N == 0 else nodes[-1], given=nodes,
+                           tol=sweep_tol, h0=alpha / 4)
+        if previous is not None:
+            inside = seg.X <= t_end
+            residual = float(np.max(np.abs(seg.Y[inside, :system.n]
+                                           - previous(seg.X[inside])[:, :system.n])))
+            if residual <= picard_tol and (N or sweep_tol == tol):
+                return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
+        previous, lag, mode = seg, seg.lag(system.iv), _fast.LAGGED
+    return _Solve(segments=(previous,), sweeps=max_sweeps, residual=residual, converged=False)
+
+
+def _difference(a: HermiteSolution, b: HermiteSolution, t_end: float) -> float:
+    """max |theta_a - theta_b| over both solutions' nodes and the midpoints between them."""
+    nodes = np.union1d(a.t_nodes, b.t_nodes)
+    nodes = nodes[nodes <= t_end]
+    t = np.union1d(nodes, 0.5 * (nodes[1:] + nodes[:-1]))
+    return float(np.max(np.abs(a.states(t)[:, :a.n] - b.states(t)[:, :a.n])))
+
+
 def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
                 max_sweeps: int, max_nfev: int) -> ContinuousRun:
-    """Solve on grids alpha/N, N doubling, until two successive grids agree to tol.
+    """Solve twice, the second time finer, and estimate the error of the finer from the two.
 
-    A grid on which the solution blows up is refined too, unless the blow-up happens at the
-    same time (within 10%) on two successive grids: a real divergence, reported with its time.
+    Without ``substeps`` the two solves take adaptive steps to the local tolerances
+    16 LOCAL tol and LOCAL tol (fourth order: halves the steps); the error estimate is the
+    largest difference in theta over every node of both and the midpoints between them,
+    divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller in
+    proportion, at most ``REFINEMENTS`` times. With ``substeps=N`` the two are the grids
+    alpha/(N/2) and alpha/N.
 
-    Work and memory are bounded. A grid is started only if the sweeps it needs at least (two
-    for the shifted models, whose first sweep freezes q; one for Adam), and on the first grid
-    those of the next grid too, fit in what is left of ``max_nfev``; a sweep only if it fits.
-    A refinement whose grid would take more than ``MAX_GRID_BYTES`` is not made. Either way
-    the solve returns the last grid whose iteration converged, with ``success=False``.
+    Work and memory are bounded: no step starts that could pass ``max_nfev`` gradient
+    evaluations, and no solve keeps more than ``MAX_GRID_BYTES`` of nodes. Either way the
+    result is the last solve that finished, with ``success=False``.
     """
-    t = output_times(model.alpha, t_end)
-    n_windows = _windows(model, t_end)
-    N = substeps // 2 if substeps else 4
-    picard_tol = tol / 100
-    least_sweeps = 2 if model.shifted else 1
-    coarse, diverged_at, total_sweeps, nfev = None, None, 0, 0
-    grid, estimate, residual, ok, stopped = None, np.inf, np.inf, True, ""
-    coarse_residual = np.inf
-    while True:
-        if coarse is not None and _grid_bytes(model, n_windows, N) > MAX_GRID_BYTES:
-            stopped = (f"the next grid, alpha/{N}, would take "
-                       f"{_grid_bytes(model, n_windows, N) / 2**30:.3g} GiB (over the "
-                       f"{MAX_GRID_BYTES / 2**30:g} GiB allowed)")
-            grid, N, residual = coarse, coarse.N, coarse_residual
-            break
-        need = least_sweeps * _sweep_cost(model, n_windows, N)
-        if coarse is None:  # and the next grid, for an error estimate
-            need += least_sweeps * _sweep_cost(model, n_windows, 2 * N)
-        if nfev + need > max_nfev:
-            stopped = (f"max_nfev = {max_nfev} gradient evaluations would be exceeded: "
-                       f"{nfev} used, at least {need} more needed on the grid alpha/{N}"
-                       + (" and the next one" if coarse is None else ""))
-            grid, residual = coarse, coarse_residual
-            break
-        grid = _Grid(model, n_windows, N)
-        P = coarse.refined_memory() if coarse is not None and model.shifted else None
+    system = _System(model, max_nfev)
+    picard_tol = tol / 100 if substeps else LOCAL * tol
+    plans = ([{"N": substeps // 2}, {"N": substeps}] if substeps
+             else [{"tol": 16 * LOCAL * tol}, {"tol": LOCAL * tol}])
+    solves: list[tuple[_Solve, HermiteSolution]] = []
+    estimate, stopped, status = np.inf, "", 0
+    names = (model.memory_name, "m") if model.has_m else (model.memory_name,)
+    lag = None
+    while plans:
+        plan = plans.pop(0)
         try:
-            sweeps, residual, ok = grid.solve(P, picard_tol, max_sweeps, max_nfev - nfev)
-        except DivergenceError as err:
-            nfev += grid.nfev
-            again = diverged_at is not None and abs(err.t - diverged_at) <= 0.1 * diverged_at
-            if (substeps or 2 * N > MAX_SUBSTEPS or again
-                    or _grid_bytes(model, n_windows, 2 * N) > MAX_GRID_BYTES):
-                raise
-            coarse, diverged_at, N = None, err.t, 2 * N
-            continue
-        total_sweeps += sweeps
-        nfev += grid.nfev
-        if grid.out_of_budget:
-            stopped = (f"max_nfev = {max_nfev} gradient evaluations would be exceeded by "
-                       f"another sweep on the grid alpha/{N} ({nfev} used)")
-            if coarse is not None or sweeps == 0:
-                grid, residual = coarse, coarse_residual
+            solve = _one_solve(system, t_end, lag=lag, picard_tol=picard_tol,
+                               max_sweeps=max_sweeps, **plan)
+        except _OutOfWork:
+            stopped, status = (f"max_nfev = {max_nfev} gradient evaluations would be exceeded "
+                               f"({system.nfev} used)"), -5
             break
-        if coarse is not None:
-            last = (t.size - 1) * coarse.N
-            estimate = float(np.max(np.abs(grid.theta[: 2 * last + 1: 2]
-                                           - coarse.theta[: last + 1])))
-            estimate /= 15.0  # Richardson: the error of the finer of two fourth-order solutions
-            if substeps or estimate <= tol or 2 * N > MAX_SUBSTEPS or not ok:
-                break
-        elif not ok:
-            estimate = np.inf
+        except _OutOfMemory:
+            stopped, status = (f"the nodes would take more than {MAX_GRID_BYTES / 2**30:g} GiB"
+                               ), -3
             break
-        coarse, coarse_residual, N = grid, residual, 2 * N
-    status, message = 0, "The solution converged."
-    solved = grid is not None
-    if not solved:  # theta is unknown
-        grid = _Grid(model, n_windows, N)
-        grid.Y[1:] = grid.dY[:] = np.nan
-    if stopped.startswith("max_nfev"):
-        status = -5
-        message = (f"Stopped at the work limit: {stopped}. "
-                   + (f"The result is the grid alpha/{grid.N} (estimated error {estimate:.3g}, "
-                      f"last Picard change {residual:.3g})." if solved
-                      else "No grid was solved: theta is NaN."))
-    elif stopped:
-        status = -3
-        message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the step "
-                   f"alpha/{N}: {stopped}.")
-    elif not ok:
+        sol = HermiteSolution(segments=solve.segments, n=model.n, iv=system.iv, names=names,
+                              t_end=t_end)
+        solves.append((solve, sol))
+        if model.shifted:
+            lag = solve.segments[0].lag(system.iv)
+        if not solve.converged:
+            break
+        if len(solves) >= 2:
+            estimate = _difference(sol, solves[-2][1], t_end) / 15.0
+            if (not substeps and estimate > tol and len(solves) < 2 + REFINEMENTS):
+                plans.append({"tol": plan["tol"] * max(tol / estimate, 1e-3) / 2})
+    message = "The solution converged."
+    if solves:
+        solve, sol = solves[-1]
+    else:  # theta is unknown: NaN everywhere
+        seg = Segment(X=np.array([0.0, max(t_end, model.alpha)]),
+                      Y=np.full((2, system.ny), np.nan), dY=np.full((2, system.ny), np.nan),
+                      sqrt_time=False, D=system.D)
+        solve = _Solve(segments=(seg,), sweeps=0, residual=np.inf, converged=False)
+        sol = HermiteSolution(segments=(seg,), n=model.n, iv=system.iv, names=names,
+                              t_end=t_end)
+    if status == -5:
+        message = (f"Stopped at the work limit: {stopped}. " + (
+            f"The result is the last solve that finished (estimated error {estimate:.3g})."
+            if solves else "No solve finished: theta is NaN."))
+    elif status:
+        message = f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g}: {stopped}."
+    elif not solve.converged:
         status = -1
         message = (f"Picard iteration did not converge in {max_sweeps} sweeps "
-                   f"(last change in theta {residual:.3g}, needed {picard_tol:.3g}).")
+                   f"(last change in theta {solve.residual:.3g}, needed {picard_tol:.3g}).")
     elif estimate > tol and not substeps:
         status = -3
-        message = (f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g} at the finest step "
-                   f"alpha/{N}.")
-    if grid.newton_retries:
-        message += (f" Newton's method failed in {grid.newton_retries} stiff steps, which were "
-                    f"retried as 2 to {2**_fast.HALVINGS} SDIRK steps.")
-    if grid.newton_failures:
-        message += (f" Newton's method failed in {grid.newton_failures} stiff steps even at "
+        message = f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g}."
+    if system.newton_failures:
+        message += (f" Newton's method failed in {system.newton_failures} stiff steps even at "
                     f"1/{2**_fast.HALVINGS} of the step; these were taken explicitly.")
     if status:
         warnings.warn(f"{model.algorithm}: {message}", ConvergenceWarning, stacklevel=4)
-    sol = grid.solution(t_end)
-    out = sol(t)
+    out = sol(output_times(model.alpha, t_end))
     return ContinuousRun(
         t=out.t, theta=out.theta, **out.memory, algorithm=model.algorithm, alpha=model.alpha,
         params=model.params, method="fast", success=status == 0, status=status,
-        message=message, nfev=nfev, sol=sol, iterations=total_sweeps, residual=residual,
-        error_estimate=estimate, substeps=grid.N)
+        message=message, nfev=system.nfev, sol=sol,
+        iterations=sum(s.sweeps for s, _ in solves), residual=solve.residual,
+        error_estimate=estimate, substeps=substeps or 0)

@@ -32,7 +32,7 @@ STATUS = {
         "allowed",
     -4: "the time stepper failed (an ODE integrator's step size underflow, a Newton solve)",
     -5: "the work limit (max_nfev gradient evaluations) would have been exceeded before the "
-        "tolerance was reached; the result is the last grid solved (NaN if none)",
+        "tolerance was reached; the result is the last solve that finished (NaN if none)",
 }
 
 
