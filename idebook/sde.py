@@ -578,7 +578,7 @@ def linear_rmsprop_moments(t: np.ndarray | float, *, e0: float, noise_std: float
     With the memory started at its equilibrium alpha^2 s^2 (``memory="noise"``) and a constant
     noise standard deviation s (the data x_i = 1, where Sigma = 4 Var y), the SDE is the
     Ornstein-Uhlenbeck process de = -lambda e dtau - sigma dW with P = alpha (s + eps),
-    lambda = 2 / P, sigma = alpha s / P, so
+    lambda = 2 / P, sigma = alpha s / P, so::
 
         E e(t) = e0 exp(-lambda tau),  Var e(t) = sigma^2 (1 - exp(-2 lambda tau)) / (2 lambda),
 
@@ -623,7 +623,7 @@ def linear_adam_moments(t: float, *, e0: float, noise_std: float, alpha: float, 
     :func:`linear_rmsprop_moments`.
 
     With a constant noise variance s^2, the memory is w = alpha^2 s^2 gamma2 exactly, so
-    sqrt(w / gamma2) + eps0 = P = alpha (s + eps) whatever beta2, and (e, m) is the linear SDE
+    sqrt(w / gamma2) + eps0 = P = alpha (s + eps) whatever beta2, and (e, m) is the linear SDE::
 
         de = -m / (gamma1 P) dtau,   dm = c1 (2 e - m) dtau + c1 alpha s dW.
 

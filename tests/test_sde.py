@@ -7,6 +7,8 @@ idebook.ode_models, and the discrete algorithms.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -172,6 +174,13 @@ def test_shapes_seeds_and_result_fields(alg, per_coordinate):
     assert a.success and a.status == 0 and a.nfev == 7 * 12 * 2 and a.weak_order == 1
     np.testing.assert_allclose(a.std_error, a.std / np.sqrt(7))
     assert a.params["h"] == pytest.approx(0.05**2 / 2)
+
+
+def test_result_pickles():
+    run = sde.rmsprop_sde(X1, Y1, theta0=0.0, alpha=0.1, batch_size=3, steps=4, paths=3)
+    back = pickle.loads(pickle.dumps(run))
+    assert back.params == run.params and back.message == run.message
+    np.testing.assert_array_equal(back.theta, run.theta)
 
 
 def test_chunks_do_not_change_the_paths(monkeypatch):
