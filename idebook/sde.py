@@ -29,7 +29,7 @@ an order-1 weak approximation of the algorithm, in alpha, over a fixed tau-horiz
 1 - beta_i = c_i alpha^2 and the noise sigma ~ 1/alpha dominates the gradient. Their memory
 therefore averages the noise variance diag S only. ``memory="second_moment"`` (our variant, not
 theirs) averages what the algorithm's v averages, E[ghat^2] = g^2 + diag S: in their scaling
-the two differ by g^2 / sigma^2 = O(alpha^2), and the variant stays right where |g| is not
+the two differ by g^2 / sigma^2 = O(alpha^2), and the variant stays right where g is not
 small next to the noise (the transient of a large batch). ``per_coordinate=False`` replaces
 diag S and g^2 by their sums (the paper's norm memory).
 
