@@ -43,6 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+import numba
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK45, OdeSolution, Radau
 
@@ -119,8 +120,8 @@ def adam_ode(objective: Objective | tuple, theta0, *, alpha: float, beta1: float
     def field(t: float, y: np.ndarray) -> np.ndarray:
         theta, m, v = y[:n], y[n:2 * n], y[2 * n:]
         g, q = p.gq(theta)
-        mhat = _debiased(m, g, a1, t) if bias else m
-        vhat = _debiased(v, q, a2, t) if bias else v
+        mhat = debiased(m, g, a1, t) if bias else m
+        vhat = debiased(v, q, a2, t) if bias else v
         return np.concatenate([-mhat / (np.sqrt(np.maximum(vhat, 0.0)) + model.eps),
                                a1 * (g - m), a2 * (q - v)])
 
@@ -248,8 +249,7 @@ def rmsprop_sde_drift(objective: Objective | tuple, theta0, *, alpha: float, bet
     def field(tau: float, y: np.ndarray) -> np.ndarray:
         theta, w = y[:n], y[n:]
         g, _ = p.gq(theta)
-        return np.concatenate([-g / (np.sqrt(np.maximum(w, 0.0)) + eps0),
-                               c * (a2 * noise(theta) - w)])
+        return np.concatenate([sde_speed(g, w, eps0), c * (a2 * noise(theta) - w)])
 
     params = {"beta": model.beta2, "model": "malladi", "noise_var": noise_var}
     return p.solve(field, np.concatenate([model.theta0, np.zeros(model.nm)]), params, rtol,
@@ -291,8 +291,7 @@ def adam_sde_drift(objective: Objective | tuple, theta0, *, alpha: float, beta1:
         theta, m, w = y[:n], y[n:2 * n], y[2 * n:]
         g, _ = p.gq(theta)
         target = a2 * noise(theta)
-        what = _debiased(w, target, c2, tau)
-        dtheta = -_debiased(m, g, c1, tau) / (np.sqrt(np.maximum(what, 0.0)) + eps0)
+        dtheta = sde_speed(debiased(m, g, c1, tau), debiased(w, target, c2, tau), eps0)
         return np.concatenate([dtheta, c1 * (g - m), c2 * (target - w)])
 
     params = {"beta1": model.beta1, "beta2": model.beta2, "model": "malladi",
@@ -308,11 +307,27 @@ def _moments(n: int) -> dict[str, slice]:
     return {"m": slice(n, 2 * n), "v": slice(2 * n, None)}
 
 
-def _debiased(x: np.ndarray, target: np.ndarray, a: float, t: float) -> np.ndarray:
-    """x / (1 - exp(-a t)) for the memory x' = a (target - x), x(0) = 0; its limit at t = 0."""
+@numba.vectorize(["float64(float64, float64, float64, float64)"], cache=True)
+def debiased(x: float, target: float, rate: float, t: float) -> float:
+    """x / (1 - exp(-rate t)) for the memory x' = rate (target - x), x(0) = 0; target at t = 0.
+
+    The bias correction of the continuous Adam models (a numpy ufunc, also callable inside
+    numba, where :mod:`idebook.sde` uses it).
+    """
     if t <= 0.0:
-        return np.array(target, dtype=float)
-    return x / -math.expm1(-a * t)
+        return target
+    return x / -math.expm1(-rate * t)
+
+
+@numba.vectorize(["float64(float64, float64, float64)"], cache=True)
+def sde_speed(mhat: float, what: float, eps0: float) -> float:
+    """-mhat / (sqrt(what) + eps0): the drift of theta in Malladi et al.'s SDEs, in tau.
+
+    RMSProp: mhat = g, what = w; Adam: mhat = m / gamma1, what = w / gamma2 (see the module
+    docstring). A numpy ufunc, also callable inside numba, where :mod:`idebook.sde` uses it for
+    the same drift with the Brownian terms added.
+    """
+    return -mhat / (math.sqrt(max(what, 0.0)) + eps0)
 
 
 class _Problem:

@@ -30,6 +30,7 @@ The continuous counterpart is the model driven by the averaged (full-batch) grad
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -40,6 +41,7 @@ from numba import types
 from . import _validation as check
 from . import continuous, discrete
 from ._jit import GRAD_SIGNATURE
+from .model import Model, build
 from .objectives import Objective, _logistic_grad, _quadratic_grad, logistic, mse_line
 from .results import ContinuousRun, DiscreteRun
 
@@ -54,6 +56,7 @@ __all__ = [
     "objective",
     "seed_average",
     "stationary_spread",
+    "teacher_logistic",
 ]
 
 ALGORITHMS = ("adagrad", "rmsprop", "adam")
@@ -245,7 +248,8 @@ def minibatch_gradient(theta: np.ndarray | float, X: np.ndarray, y: np.ndarray,
 
 def minibatch_run(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "mse",
                   theta0: np.ndarray | float, alpha: float, batch_size: int, steps: int,
-                  seed: int, reg: float = 0.0, **params: float | bool) -> DiscreteRun:
+                  seed: int, reg: float = 0.0, v0: np.ndarray | float | None = None,
+                  **params: float | bool) -> DiscreteRun:
     """AdaGrad, RMSProp or Adam (``idebook.discrete.<algorithm>``) driven by minibatch gradients.
 
     The recursion is Algorithms 1-3 with g_k replaced by ghat_k = grad f_{B_k}(theta_{k-1}):
@@ -272,6 +276,9 @@ def minibatch_run(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "
         Number of steps >= 0.
     seed : int
         Seed of the batch schedule, >= 0.
+    v0 : float or numpy.ndarray, optional
+        A warm start of the memory v_0 (G_0 for AdaGrad), as in :func:`idebook.discrete.run`;
+        default 0, the paper's start.
     **params
         The algorithm's own keywords (beta; beta1, beta2, weight_decay, l2; eps,
         per_coordinate).
@@ -286,7 +293,7 @@ def minibatch_run(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "
     ValueError, TypeError, DivergenceError
         As in :func:`idebook.discrete.adagrad`.
     """
-    run_algorithm = _algorithm(algorithm)
+    _algorithm(algorithm)
     X, y, loss, reg = _data(X, y, loss, reg)
     N, n = X.shape
     batch_size = _batch_size(batch_size, N)
@@ -294,7 +301,7 @@ def minibatch_run(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "
     seed = _seed(seed)
     full = objective(X, y, loss, reg)
     if batch_size == N:
-        run = run_algorithm(full, theta0, alpha=alpha, steps=steps, **params)
+        run = discrete.run(_model(algorithm, full, theta0, alpha, params), steps, v0=v0)
     else:
         schedule = batch_indices(N, batch_size, steps, seed)
         header = np.zeros(_HEADER)
@@ -303,7 +310,7 @@ def minibatch_run(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str = "
         oracle = Objective(full.value, _oracle_grad,
                            np.concatenate([header, X.ravel(), y, schedule.ravel()]),
                            n, full.minimizer, f"minibatch {full.name}")
-        run = run_algorithm(oracle, theta0, alpha=alpha, steps=steps, **params)
+        run = discrete.run(_model(algorithm, oracle, theta0, alpha, params), steps, v0=v0)
         if oracle.params[_K] != steps:  # the contract stated in the module docstring
             raise RuntimeError(f"the discrete loop evaluated the gradient {oracle.params[_K]:g} "
                                f"times in {steps} steps; minibatch runs need exactly one per step")
@@ -350,6 +357,45 @@ def continuous_model(algorithm: str, X: np.ndarray, y: np.ndarray, *, loss: str 
     _algorithm(algorithm)
     solve = getattr(continuous, algorithm)
     return solve(objective(X, y, loss, reg), theta0, alpha=alpha, t_end=t_end, **params)
+
+
+def teacher_logistic(n_samples: int = 400, dim: int = 10, seed: int = 0, scale: float = 1.0
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded synthetic data for logistic regression in R^dim, labelled by a random teacher.
+
+    Features x_i = (z_i, 1) with z_i ~ N(0, I_{dim-1}) (the last column is the intercept); a
+    teacher w ~ N(0, scale^2 I_dim); labels y_i = +1 with probability 1 / (1 + exp(-x_i . w)),
+    else -1. Everything comes from ``numpy.random.default_rng(seed)``, in that order.
+
+    Parameters
+    ----------
+    n_samples : int
+        N >= 1.
+    dim : int
+        n >= 2, the number of parameters (features plus intercept).
+    seed : int
+        Seed >= 0.
+    scale : float
+        The teacher's standard deviation, > 0 (larger: cleaner labels).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        X (N, n), y (N,) in {-1, +1}, and the teacher w (n,).
+
+    Raises
+    ------
+    ValueError
+        An argument out of range.
+    """
+    n_samples = check.count("n_samples", n_samples, minimum=1)
+    dim = check.count("dim", dim, minimum=2)
+    scale = check.positive("scale", scale)
+    rng = np.random.default_rng(_seed(seed))
+    X = np.column_stack([rng.standard_normal((n_samples, dim - 1)), np.ones(n_samples)])
+    w = scale * rng.standard_normal(dim)
+    y = np.where(rng.random(n_samples) < 1.0 / (1.0 + np.exp(-(X @ w))), 1.0, -1.0)
+    return X, y, w
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -463,6 +509,15 @@ def _algorithm(name: str) -> Callable[..., DiscreteRun]:
     if name not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {name!r}")
     return getattr(discrete, name)
+
+
+def _model(algorithm: str, objective: Objective, theta0, alpha: float, params: dict) -> Model:
+    """``build`` with exactly the keywords ``discrete.<algorithm>`` accepts (TypeError else)."""
+    allowed = inspect.signature(getattr(discrete, algorithm)).parameters
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise TypeError(f"{algorithm} got unexpected keyword arguments {unknown}")
+    return build(algorithm, objective, theta0, alpha=alpha, **params)
 
 
 def _data(X, y, loss: str, reg: float) -> tuple[np.ndarray, np.ndarray, str, float]:
