@@ -76,10 +76,32 @@ def parameter_count(n_in: int, hidden: int, n_out: int) -> int:
 
 
 @numba.njit(cache=True, error_model="numpy")
+def _forward(theta, params, s, h, z):
+    """Hidden units h and logits z of sample s (written in place); returns max(z)."""
+    n_in, hidden, n_out = int(params[0]), int(params[1]), int(params[2])
+    x = params[HEADER + s * n_in:HEADER + (s + 1) * n_in]
+    o_b1 = hidden * n_in
+    o_W2 = o_b1 + hidden
+    o_b2 = o_W2 + n_out * hidden
+    for j in range(hidden):
+        a = theta[o_b1 + j]
+        for i in range(n_in):
+            a += theta[j * n_in + i] * x[i]
+        h[j] = np.tanh(a)
+    zmax = -np.inf
+    for c in range(n_out):
+        zc = theta[o_b2 + c]
+        for j in range(hidden):
+            zc += theta[o_W2 + c * hidden + j] * h[j]
+        z[c] = zc
+        zmax = max(zmax, zc)
+    return zmax
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _loss_and_grad(theta, params, want_grad):
     """(f(theta), g(theta)) of the mean cross-entropy; g is zeros unless ``want_grad``."""
     n_in, hidden, n_out, N = int(params[0]), int(params[1]), int(params[2]), int(params[3])
-    X = params[HEADER:HEADER + N * n_in]
     labels = params[HEADER + N * n_in:]
     o_b1 = hidden * n_in
     o_W2 = o_b1 + hidden
@@ -90,19 +112,7 @@ def _loss_and_grad(theta, params, want_grad):
     dh = np.empty(hidden)
     loss = 0.0
     for s in range(N):
-        x = X[s * n_in:(s + 1) * n_in]
-        for j in range(hidden):
-            a = theta[o_b1 + j]
-            for i in range(n_in):
-                a += theta[j * n_in + i] * x[i]
-            h[j] = np.tanh(a)
-        zmax = -np.inf
-        for c in range(n_out):
-            zc = theta[o_b2 + c]
-            for j in range(hidden):
-                zc += theta[o_W2 + c * hidden + j] * h[j]
-            z[c] = zc
-            zmax = max(zmax, zc)
+        zmax = _forward(theta, params, s, h, z)
         total = 0.0
         for c in range(n_out):
             total += np.exp(z[c] - zmax)
@@ -118,12 +128,27 @@ def _loss_and_grad(theta, params, want_grad):
             for j in range(hidden):
                 g[o_W2 + c * hidden + j] += dz * h[j]
                 dh[j] += dz * theta[o_W2 + c * hidden + j]
+        x = params[HEADER + s * n_in:HEADER + (s + 1) * n_in]
         for j in range(hidden):
             da = dh[j] * (1.0 - h[j] * h[j])
             g[o_b1 + j] += da
             for i in range(n_in):
                 g[j * n_in + i] += da * x[i]
     return loss / N, g
+
+
+@numba.njit(cache=True)
+def _correct(theta, params):
+    """The number of samples whose largest logit is the true label."""
+    hidden, n_out, N = int(params[1]), int(params[2]), int(params[3])
+    labels = params[HEADER + N * int(params[0]):]
+    h = np.empty(hidden)
+    z = np.empty(n_out)
+    hits = 0
+    for s in range(N):
+        _forward(theta, params, s, h, z)
+        hits += 1 if np.argmax(z) == int(labels[s]) else 0
+    return hits
 
 
 @numba.njit(GRAD_SIGNATURE, cache=True)
@@ -264,13 +289,7 @@ def gap(objective: Objective, discrete: Trajectory, model: Trajectory) -> Gap:
 
 
 def accuracy(objective: Objective, theta: np.ndarray) -> float:
-    """The fraction of the objective's samples whose largest output is the true label."""
-    n_in, hidden, n_out, N = (int(v) for v in objective.params[:HEADER])
-    X = objective.params[HEADER:HEADER + N * n_in].reshape(N, n_in)
-    labels = objective.params[HEADER + N * n_in:]
-    W1 = theta[:hidden * n_in].reshape(hidden, n_in)
-    b1 = theta[hidden * n_in:hidden * (n_in + 1)]
-    W2 = theta[hidden * (n_in + 1):hidden * (n_in + 1) + n_out * hidden].reshape(n_out, hidden)
-    b2 = theta[-n_out:]
-    z = np.tanh(X @ W1.T + b1) @ W2.T + b2
-    return float(np.mean(np.argmax(z, axis=1) == labels))
+    """The fraction of the objective's samples (from :func:`mlp`) whose largest output is the
+    true label."""
+    theta = np.ascontiguousarray(theta, dtype=float)
+    return _correct(theta, objective.params) / int(objective.params[3])

@@ -32,14 +32,19 @@ def small_mlp(seed: int = 1):
     return network.mlp(X, y, 2), rng
 
 
-def numpy_loss(theta, X, y, hidden):
-    """The mean cross-entropy written with numpy, independently of the compiled loop."""
+def numpy_logits(theta, X, y, hidden):
+    """The network's logits written with numpy, independently of the compiled loop."""
     n_in, n_out = X.shape[1], int(y.max()) + 1
     W1 = theta[: hidden * n_in].reshape(hidden, n_in)
     b1 = theta[hidden * n_in: hidden * (n_in + 1)]
     W2 = theta[hidden * (n_in + 1): hidden * (n_in + 1) + n_out * hidden].reshape(n_out, hidden)
     b2 = theta[hidden * (n_in + 1) + n_out * hidden:]
-    z = np.tanh(X @ W1.T + b1) @ W2.T + b2
+    return np.tanh(X @ W1.T + b1) @ W2.T + b2
+
+
+def numpy_loss(theta, X, y, hidden):
+    """The mean cross-entropy of :func:`numpy_logits`."""
+    z = numpy_logits(theta, X, y, hidden)
     zmax = z.max(axis=1, keepdims=True)
     logsumexp = zmax[:, 0] + np.log(np.exp(z - zmax).sum(axis=1))
     return float(np.mean(logsumexp - z[np.arange(y.size), y]))
@@ -73,6 +78,11 @@ def test_loss_equals_a_numpy_implementation(digits_mlp):
     for theta in (theta0, theta0 + 0.5 * rng.standard_normal(theta0.size)):
         assert f(theta) == pytest.approx(numpy_loss(theta, X, y, 16), rel=1e-12)
     assert f(theta0) == pytest.approx(np.log(10), rel=0.1)  # near-uniform start
+    trained = discrete.adam(f, theta0, alpha=0.05, steps=20, per_coordinate=True).theta[-1]
+    for theta in (theta0, trained):
+        expected = np.mean(np.argmax(numpy_logits(theta, X, y, 16), axis=1) == y)
+        assert network.accuracy(f, theta) == expected
+    assert network.accuracy(f, trained) > 0.9
 
 
 def test_gradient_equals_central_differences(digits_mlp):
