@@ -232,7 +232,8 @@ def losses(objective: Objective, theta: np.ndarray) -> np.ndarray:
 
 
 PREDICTIVE = 0.1
-"""A model predicts a run when max_k |loss gap| < PREDICTIVE * (f(theta_0) - f(theta_K))."""
+"""A model predicts a run when its loss gap max_k abs(f(theta_k) - f(theta(alpha k))) is below
+PREDICTIVE * (f(theta_0) - f(theta_K))."""
 
 
 @dataclass(frozen=True)
@@ -242,9 +243,9 @@ class Gap:
     Attributes
     ----------
     theta : float
-        max_k ||theta_k - theta(alpha k)|| / ||theta_k||, the relative gap in parameters.
+        max_k norm(theta_k - theta(alpha k)) / norm(theta_k), the relative gap in parameters.
     loss : float
-        max_k |f(theta_k) - f(theta(alpha k))|, the gap in training loss.
+        max_k abs(f(theta_k) - f(theta(alpha k))), the gap in training loss.
     decrease : float
         f(theta_0) - f(theta_K), what the discrete run gained.
     """
@@ -255,7 +256,7 @@ class Gap:
 
     @property
     def predictive(self) -> bool:
-        """The model predicts the run: its loss gap is below 10% of the loss decrease."""
+        """True when the loss gap is below PREDICTIVE (10%) of the loss decrease."""
         return self.loss < PREDICTIVE * self.decrease
 
 

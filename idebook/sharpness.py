@@ -44,7 +44,7 @@ class Sharpness:
     nfev : int
         Gradient evaluations (two per Hessian-vector product).
     residual : float
-        ||S u - value u|| for the returned pair, S = P^{-1/2} H P^{-1/2}.
+        norm(S u - value u) for the returned pair, S = P^{-1/2} H P^{-1/2}.
     """
 
     value: float
