@@ -1,8 +1,9 @@
 """The ``book`` extra: the optional packages of the book's modules, and the error without them.
 
 ``pip install idebook`` installs the numerics (numpy, scipy, numba); :mod:`idebook.plotting`,
-:mod:`idebook.widgets` and :func:`idebook.modified.symbolic_modified` also need matplotlib,
-ipywidgets and sympy, declared in pyproject.toml as the extra ``book``.
+:mod:`idebook.widgets`, :func:`idebook.modified.symbolic_modified` and
+:func:`idebook.network.digits` also need matplotlib, ipywidgets, sympy and scikit-learn,
+declared in pyproject.toml as the extra ``book``.
 """
 
 INSTALL = 'pip install "idebook[book]"'

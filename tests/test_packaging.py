@@ -1,9 +1,10 @@
 """idebook as a package outside the book: dependencies, the "book" extra, Python versions.
 
 ``pip install idebook`` gives the numerics (numpy, scipy, numba); ``pip install "idebook[book]"``
-adds what idebook.plotting, idebook.widgets and idebook.modified.symbolic_modified import
-(matplotlib, ipywidgets, sympy). requirements.txt pins both sets for the book. The slow test
-installs the package into a new virtual environment with the core dependencies only.
+adds what idebook.plotting, idebook.widgets, idebook.modified.symbolic_modified and
+idebook.network.digits import (matplotlib, ipywidgets, sympy, scikit-learn). requirements.txt
+pins both sets for the book. The slow test installs the package into a new virtual environment
+with the core dependencies only.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ OPTIONAL = [
     ("idebook.widgets", "import idebook.widgets", "ipywidgets"),
     ("idebook.modified.symbolic_modified",
      "import idebook.modified; idebook.modified.symbolic_modified('gd')", "sympy"),
+    ("idebook.network.digits", "import idebook.network; idebook.network.digits()", "sklearn"),
 ]
 
 
@@ -107,7 +109,7 @@ def test_every_imported_package_is_declared():
 
 def test_import_idebook_loads_no_optional_package(tmp_path):
     code = ("import sys, idebook; print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'matplotlib', 'ipywidgets', 'sympy'}))")
+            "{'matplotlib', 'ipywidgets', 'sympy', 'sklearn'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=tmp_path)  # not the repository root: import the idebook under test
     assert out.stdout.strip() == "[]"
@@ -147,7 +149,7 @@ import importlib.util, json, sys
 import idebook
 run = idebook.discrete.adagrad(idebook.objectives.quadratic(4.0), 1.0, alpha=0.1, steps=5)
 report = {"file": idebook.__file__, "theta": run.theta.ravel().tolist(),
-          "extras": [m for m in ("matplotlib", "ipywidgets", "sympy")
+          "extras": [m for m in ("matplotlib", "ipywidgets", "sympy", "sklearn")
                      if importlib.util.find_spec(m) is not None]}
 for needs, statement in json.loads(sys.argv[1]):
     try:
