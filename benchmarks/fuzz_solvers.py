@@ -40,6 +40,8 @@ def main() -> None:
     @given(cases())
     def run(case):
         began = time.perf_counter()
+        if args.verbose:
+            print(f"      {case}", flush=True)
         verdict = judge(case)
         verdicts.append(verdict)
         if args.verbose or verdict.kind not in ("honest", "unjudged"):

@@ -69,6 +69,7 @@ SAFETY = 0.9
 MIN_FACTOR = 0.2
 MAX_FACTOR = 5.0
 PI_BETA = 0.08  # weight of the previous error in the PI controller (0: the classical I rule)
+NEWTON_TOL = 1e-12  # Newton's updates, relative to |y| + floor (see sdirk_step)
 MIN_STEP = 1e-13  # relative to max(1, |s|): a smaller step is a singularity or a blow-up
 
 # SDIRK4 of Hairer & Wanner (gamma = 1/4, L-stable, stiffly accurate: b = last row of A)
@@ -309,12 +310,15 @@ def lawson_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, E1, E1m, k
 
 
 @numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
-                                  _F, _F, _VEC, _VEC, _VEC),
+                                  _F, _F, _VEC, _VEC, _VEC, _VEC),
            cache=True, error_model="numpy")
-def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, work):
+def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor, work):
     """One step hs from s of the L-stable, stiffly accurate SDIRK method of order 4 (Hairer &
     Wanner, Solving ODEs II, Table 6.5); simplified Newton with a finite-difference Jacobian,
-    LU-factored once per step.
+    LU-factored once per step. Newton has converged when no update exceeds NEWTON_TOL times
+    |y_r| + floor_r, with the error norm's floors (:func:`error_norm`): a squared-gradient
+    memory far below eps^2 does not change theta' and is not resolved to its own digits,
+    which the round-off of theta would not allow.
 
     Returns (Newton converged in every stage, gradient evaluations).
     """
@@ -326,7 +330,7 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, wor
     full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, f0)
     W = np.eye(ny)  # the Newton matrix I - gamma hs dF/dy
     for c in range(ny):
-        delta = 1.5e-8 * max(abs(y[c]), 1e-8)
+        delta = 1.5e-8 * max(abs(y[c]), 1e-150)  # relative: a moment may be 1e-30
         for r in range(ny):
             z[r] = y[r]
         z[c] += delta
@@ -351,9 +355,9 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, wor
             size = 0.0
             for r in range(ny):
                 Yst[r] -= dY[r]
-                size = max(size, abs(dY[r]) / (abs(Yst[r]) + 1e-300))
+                size = max(size, abs(dY[r]) / (abs(Yst[r]) + floor[r] + 1e-300))
             total += 1
-            if size < 1e-14 or not np.isfinite(size):
+            if size < NEWTON_TOL or not np.isfinite(size):
                 converged = np.isfinite(size)
                 break
         if not converged:
@@ -370,13 +374,14 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, wor
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs, parts, y, y_new, work):
+def sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs, parts, y, y_new, floor,
+                work):
     """``parts`` SDIRK4 steps of hs / parts from (s, y) into y_new: (ok, gradient evaluations)."""
     z = y.copy()
     nfev = 0
     for p in range(parts):
         ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s + p * hs / parts,
-                               hs / parts, z, y_new, work)
+                               hs / parts, z, y_new, floor, work)
         nfev += evals
         if not ok:
             return False, nfev
@@ -386,7 +391,7 @@ def sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs, parts, y, y_
 
 @numba.njit(cache=True, error_model="numpy")
 def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_mid, y_one,
-                   y_new, k5, err, work):
+                   y_new, k5, err, floor, work):
     """An SDIRK4 step for the adaptive march: y_new from two steps hs/2, and k5 = N there.
 
     err is the larger of two estimates, per component: the step-doubling estimate
@@ -398,14 +403,15 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
     Returns the gradient evaluations.
     """
     ny = y.shape[0]
-    ok, nfev = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_one, work)
+    ok, nfev = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_one, floor,
+                          work)
     if ok:
         ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, 0.5 * hs, y,
-                               y_mid, work)
+                               y_mid, floor, work)
         nfev += evals
     if ok:
         ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s + 0.5 * hs,
-                               0.5 * hs, y_mid, y_new, work)
+                               0.5 * hs, y_mid, y_new, floor, work)
         nfev += evals
     if not ok or not np.all(np.isfinite(y_new)):
         y_new[:] = np.nan
@@ -428,7 +434,9 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
 @numba.njit(cache=True, error_model="numpy")
 def error_norm(err, y, y_new, tol, n, floor):
     """max_r |err_r| / scale_r: theta absolutely (scale tol), the moments relative to tol, each
-    against max(|y_r|, |y_new_r|, floor_r)."""
+    against max(|y_r|, |y_new_r|, floor_r). The floors: 1e-3 of the largest |m| so far for the
+    first moment, which crosses zero; eps^2 for the squared-gradient memory, below which it
+    does not change sqrt(vhat) + eps."""
     norm = 0.0
     for r in range(err.shape[0]):
         if not np.isfinite(err[r]):
@@ -516,11 +524,11 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
             explicit = False
             if adaptive:
                 nfev += sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y,
-                                       k1, z3, z4, y_new, k5, err, work)
+                                       k1, z3, z4, y_new, k5, err, floor, work)
             else:  # a given grid: retry a Newton failure with 2, 4, 8 SDIRK steps
                 for level in range(HALVINGS + 1):
                     ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs,
-                                            2 ** level, y, y_new, work)
+                                            2 ** level, y, y_new, floor, work)
                     nfev += evals
                     if ok:
                         break

@@ -387,7 +387,8 @@ class _System:
         rows = min(rows, max(2, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1))))
         S, Y, dY = np.empty(rows), np.empty((rows, self.ny)), np.empty((rows, self.ny))
         S[0], Y[0] = x0, y0
-        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.ny - self.n)])
+        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.iv - self.n),
+                                  np.full(self.nm, self.model.eps**2)])
         count = 1
         while True:
             status, count, nfev, rejected, stiff, failures = self.march_loop(
@@ -451,22 +452,37 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             segments = (layer, main)
         return _Solve(segments=segments, sweeps=1, residual=0.0, converged=True)
     end = t_end + _fast.PAD * alpha
-    nodes = alpha / N * np.arange(_windows(model, t_end) * N + 1) if N else None
+    grid = alpha / N * np.arange(_windows(model, t_end) * N + 1) if N else None
     mode = _fast.FROZEN if lag is None else _fast.LAGGED
-    previous, residual = None, np.inf
+    previous, residual, nodes = None, np.inf, grid
     for sweeps in range(1, max_sweeps + 1):
         # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
-        # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL)
+        # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL). Once a
+        # sweep is solved to tol, the later ones follow its nodes, so that their change in
+        # theta measures the iteration alone, not two meshes' discretisation errors.
         sweep_tol = tol if lag is not None and previous is None else max(
             tol, min(SWEEP_TOL, residual / 100))
-        seg = system.march(mode, lag, y0, 0.0, end if N == 0 else nodes[-1], given=nodes,
-                           tol=sweep_tol, h0=alpha / 4)
+        failures = system.newton_failures
+        try:
+            seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=nodes,
+                               tol=sweep_tol, h0=alpha / 4)
+            followed = nodes is not None and not N and system.newton_failures == failures
+        except DivergenceError:
+            if nodes is None or N:
+                raise
+            followed = False
+        if nodes is not None and not N and not followed:
+            # the nodes of an earlier sweep do not suit this one: adapt again
+            system.newton_failures, nodes = failures, None
+            seg = system.march(mode, lag, y0, 0.0, end, tol=sweep_tol, h0=alpha / 4)
         if previous is not None:
             inside = seg.X <= t_end
             residual = float(np.max(np.abs(seg.Y[inside, :system.n]
                                            - previous(seg.X[inside])[:, :system.n])))
-            if residual <= picard_tol and (N or sweep_tol == tol):
+            if residual <= picard_tol and (N or nodes is not None):
                 return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
+        if nodes is None and sweep_tol == tol:
+            nodes = seg.X
         previous, lag, mode = seg, seg.lag(system.iv), _fast.LAGGED
     return _Solve(segments=(previous,), sweeps=max_sweeps, residual=residual, converged=False)
 

@@ -95,10 +95,11 @@ def _stiff_everywhere(monkeypatch, fail_full_steps=False):
     if fail_full_steps:
         sdirk = namespace["sdirk_step"]
 
-        def failing(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, work):
+        def failing(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor, work):
             if hs > 0.9 * 0.1 / 8:
                 return False, 7
-            return sdirk(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, work)
+            return sdirk(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor,
+                         work)
 
         monkeypatch.setitem(namespace, "sdirk_step", failing)
 

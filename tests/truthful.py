@@ -31,7 +31,7 @@ F = quadratic()
 TOL = 1e-8
 FACTOR = 10.0  # success promises an error within FACTOR * tol, dense output included
 REFERENCE_TOL = TOL / 1000
-REFERENCE_MAX_NFEV = 10**9
+REFERENCE_MAX_NFEV = 3 * 10**7  # about 10 s; a reference that needs more is unjudged
 DENSE_TIMES = 64
 
 
@@ -89,10 +89,10 @@ def _solve(case: Case, **extra):
         return getattr(continuous, case.algorithm)(F, theta0, **kwargs, **extra)
 
 
-def judge(case: Case) -> Verdict:
+def judge(case: Case, reference_max_nfev: int = REFERENCE_MAX_NFEV) -> Verdict:
     """Solve ``case`` at the default tolerance and at tol/1000, and classify the result."""
     try:
-        ref = _solve(case, tol=REFERENCE_TOL, max_nfev=REFERENCE_MAX_NFEV)
+        ref = _solve(case, tol=REFERENCE_TOL, max_nfev=reference_max_nfev)
     except DivergenceError:
         ref = None
     try:
