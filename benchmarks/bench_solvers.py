@@ -13,8 +13,14 @@ solver error. Times are medians of ``--repeats`` calls after a warm-up call (a s
 paper method); the first calls, which compile the numba loops or load them from numba's on-disk
 cache, are timed separately. Set NUMBA_CACHE_DIR to an empty directory to see true compile times.
 
+and it measures issue 11's targets (``--targets``): gradient evaluations per step nfev/K on all
+16 configurations; the continuous / discrete wall time over 150k steps at alpha = 0.01; the fast
+solve of AdaGrad at alpha = 0.01 over 200k steps against the author's Algorithm 4 (1461 s
+measured on 2 cores); RMSProp on Rosenbrock; the playground panel's worst redraw time.
+
     .venv/bin/python benchmarks/bench_solvers.py            # all 16 configurations
     .venv/bin/python benchmarks/bench_solvers.py --quick    # three short ones
+    .venv/bin/python benchmarks/bench_solvers.py --targets  # issue 11's targets only
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
 _START = time.perf_counter()
 import idebook  # noqa: E402  (timed: it compiles or loads the discrete and fast loops)
-from idebook import continuous, discrete, settings  # noqa: E402
+from idebook import continuous, discrete, objectives, settings, widgets  # noqa: E402
 from idebook.results import DivergenceError  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _START
@@ -99,7 +106,8 @@ def benchmark(name: str, alpha: float, params: dict, repeats: int, quick: bool) 
     c, row["t_fast"] = median_time(fast(t_end), repeats)
     reference = solve(F, 1.0, alpha=alpha, t_end=t_end, tol=REFERENCE_TOL,
                       max_nfev=REFERENCE_MAX_NFEV, **params)
-    row.update(fast_ok=c.success, sweeps=c.iterations, substeps=c.substeps,
+    row.update(fast_ok=c.success, sweeps=c.iterations, nfev=c.nfev,
+               nodes=c.sol.t_nodes.size - 1,
                ref_ok=reference.success, err_discrete=max_error(d, reference),
                err_fast=max_error(c, reference))
 
@@ -127,8 +135,8 @@ def fmt_ms(seconds: float) -> str:
 
 def markdown(rows: list[dict]) -> str:
     header = ("algorithm", "params", "α", "K", "discrete ms", "fast ms", "fast/discrete",
-              "fast ok", "sweeps", "N", "err discrete", "err fast", "paper K", "paper s",
-              "paper ms per k", "paper", "err paper", "paper/fast")
+              "fast ok", "sweeps", "nfev/K", "steps", "err discrete", "err fast", "paper K",
+              "paper s", "paper ms per k", "paper", "err paper", "paper/fast")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         params = ", ".join(f"{v:g}" for v in r["params"].values()) or "–"
@@ -136,12 +144,67 @@ def markdown(rows: list[dict]) -> str:
         paper_k = f"{r['paper_steps']}" + ("" if r["paper_steps"] == r["steps"] else " (short)")
         cells = (r["name"], params, f"{r['alpha']:g}", str(r["steps"]), fmt_ms(r["t_discrete"]),
                  fmt_ms(r["t_fast"]), f"{r['t_fast'] / r['t_discrete']:.3g}",
-                 "yes" if r["fast_ok"] else "NO", str(r["sweeps"]), str(r["substeps"]),
+                 "yes" if r["fast_ok"] else "NO", str(r["sweeps"]),
+                 f"{r['nfev'] / r['steps']:.3g}", str(r["nodes"]),
                  f"{r['err_discrete']:.2g}", f"{r['err_fast']:.2g}", paper_k,
                  f"{r['t_paper']:.3g}", f"{1e3 * r['t_paper'] / r['paper_steps']:.3g}",
                  r["paper_status"], err_paper, f"{r['t_paper'] / r['t_fast_paper_horizon']:.3g}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+AUTHOR_ALGORITHM_4_SECONDS = 1461.0  # AdaGrad, alpha = 0.01, 200k steps, the author's code
+
+
+def best_time(call: Callable[[], object], repeats: int = 3) -> tuple[object, float]:
+    result, best = None, np.inf
+    for _ in range(repeats):
+        result, seconds = timed(call)
+        best = min(best, seconds)
+    return result, best
+
+
+def targets() -> None:
+    """Issue 11's targets other than nfev/K (which the main table gives)."""
+    print("Continuous / discrete wall time, 150k steps at alpha = 0.01 (best of 3, one process):")
+    for name, params in (("adagrad", {}), ("rmsprop", {"beta": 0.9}),
+                         ("adam", {"beta1": 0.9, "beta2": 0.999})):
+        getattr(continuous, name)(F, 1.0, alpha=0.01, t_end=0.1, **params)
+        getattr(discrete, name)(F, 1.0, alpha=0.01, steps=10, **params)
+        _, t_d = best_time(partial(getattr(discrete, name), F, 1.0, alpha=0.01,
+                                   steps=150_000, **params))
+        c, t_c = best_time(partial(getattr(continuous, name), F, 1.0, alpha=0.01, t_end=1500.0,
+                                   **params))
+        print(f"  {name:8s} discrete {1e3 * t_d:8.3g} ms  continuous {1e3 * t_c:8.3g} ms  "
+              f"ratio {t_c / t_d:6.3g}  nfev/K {c.nfev / 150_000:.3g}  success {c.success}")
+    c, t_c = best_time(lambda: continuous.adagrad(F, 1.0, alpha=0.01, t_end=2000.0))
+    print(f"AdaGrad, alpha = 0.01, 200k steps: fast {t_c:.3g} s (success {c.success}, nfev "
+          f"{c.nfev}); the author's Algorithm 4 {AUTHOR_ALGORITHM_4_SECONDS:g} s: "
+          f"{AUTHOR_ALGORITHM_4_SECONDS / t_c:.3g} times faster")
+    rosen, start = objectives.rosenbrock(), np.array([-1.2, 1.0])
+    print("RMSProp (beta = 0.9) on Rosenbrock from (-1.2, 1), tol = 1e-6:")
+    for alpha, steps in ((0.01, 3000), (0.05, 300)):
+        for per_coordinate in (False, True):
+            c, seconds = timed(partial(continuous.rmsprop, rosen, start, alpha=alpha, beta=0.9,
+                                       t_end=alpha * steps, tol=1e-6,
+                                       per_coordinate=per_coordinate))
+            print(f"  alpha {alpha:g}, {steps} steps, per_coordinate={per_coordinate}: "
+                  f"success {c.success}, nfev/K {c.nfev / steps:.3g}, {seconds:.3g} s, "
+                  f"theta(t_end) = {np.round(c.theta[-1], 4)}")
+    worst = (0.0, None)
+    grid = [(alg, obj, alpha, steps) for alg in widgets.ALGORITHMS
+            for obj in ("quadratic", "regression", "rosenbrock")
+            for alpha in (1e-3, 0.01, 0.1, 0.5) for steps in (10, 300, 2000)]
+    for alg, obj, alpha, steps in grid:
+        try:
+            _, seconds = timed(partial(widgets.simulate, alg, objective=obj, alpha=alpha,
+                                       steps=steps))
+        except Exception as error:  # noqa: BLE001 (a divergence is reported, not fatal)
+            print(f"  playground {alg} {obj} alpha={alpha} steps={steps}: {error!r}")
+            continue
+        worst = max(worst, (seconds, (alg, obj, alpha, steps)))
+    print(f"Playground: slowest of {len(grid)} settings (discrete + continuous): "
+          f"{1e3 * worst[0]:.3g} ms at {worst[1]}")
 
 
 def main() -> None:
@@ -151,7 +214,11 @@ def main() -> None:
                              f"{QUICK_PAPER_STEPS} k-iterations")
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed calls per fast measurement (median; default 3)")
+    parser.add_argument("--targets", action="store_true", help="issue 11's targets only")
     args = parser.parse_args()
+    if args.targets:
+        targets()
+        return
     first = first_calls()
     rows = []
     for name, alpha, params in configurations(args.quick):
@@ -165,7 +232,7 @@ def main() -> None:
           + ", ".join(f"{k} {v:.3g} s" for k, v in first.items())
           + " (the paper one imports idebook._paper and compiles or loads its loops)")
     print(f"err = max_k |theta_k - theta_ref(alpha k)|, theta_ref = fast method at "
-          f"tol = {REFERENCE_TOL:g}; K = k-iterations; N = fast substeps per alpha; "
+          f"tol = {REFERENCE_TOL:g}; K = k-iterations; steps = the fast solve's adaptive steps; "
           f"paper/fast = time ratio on the paper run's horizon.")
     if not all(r["ref_ok"] for r in rows):
         print("WARNING: the reference did not converge for: "

@@ -20,11 +20,13 @@ P(t + alpha) - exp(-d2 alpha) P(t) (Picard iteration), with P the previous sweep
 (cubic Hermite on its nodes). The first sweep freezes q over the window, which is Assumption 2
 to first order.
 
-Each sweep (:func:`march`) is Lawson's integrating-factor Runge-Kutta method of order four
-(Lawson 1967): the linear decays -D y are integrated exactly (exp(-D h)), the rest by classical
-RK4. Its fifth stage, the field at the new point, is the next step's first (FSAL), and
-b = (1/6, 1/3, 1/3, 0, 1/6) on the five stages is a third-order companion, so the local error
-estimate h (k4 - k5) / 6 costs nothing extra: four gradient evaluations per step. The step is
+Each sweep (:func:`march`) takes exponential Runge-Kutta steps of order four
+(:func:`step_coefficients`): the linear decays -D y are integrated exactly, the rest as in the
+classical RK4, by the ETDRK4 method of Cox & Matthews (2002) in t and by Lawson's
+integrating-factor method (Lawson 1967) in Adam's first window. The fifth stage, the field at
+the new point, is the next step's first (FSAL), and weights (1/6, 1/3, 1/3, 0, 1/6) on the five
+stages (their exponential analogues) make a third-order companion, so the local error estimate
+costs nothing extra: four gradient evaluations per step. The step is
 chosen by the PI controller of Gustafsson (Hairer & Wanner, Solving ODEs II, IV.2). Where the
 step is stiff it is taken by SDIRK4 instead, with a step-doubling estimate. A sweep can also
 follow given nodes without error control: the fixed grid h = alpha/N of ``substeps=N``, and the
@@ -260,30 +262,75 @@ def full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, out):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def decays(D, sqrt_time, s, hs, Em, E1, E1m):
-    """exp(-D dt) from the step's start to its midpoint (Em), to its end (E1), and from its
-    midpoint to its end (E1m), in the time the integration variable maps to."""
+def phi123(z):
+    """(phi1, phi2, phi3)(z), phi_k(z) = sum_j z^j / (j + k)!: the weights of exponential
+    integrators, by their series for |z| < 1 and in closed form beyond."""
+    if abs(z) < 1.0:
+        p1 = p2 = p3 = 0.0
+        term = 1.0  # z^j / j!
+        for j in range(25):
+            p1 += term / (j + 1)
+            p2 += term / ((j + 1) * (j + 2))
+            p3 += term / ((j + 1) * (j + 2) * (j + 3))
+            term *= z / (j + 1)
+        return p1, p2, p3
+    e = math.expm1(z)
+    return e / z, (e - z) / (z * z), (e - z - 0.5 * z * z) / (z * z * z)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def step_coefficients(D, sqrt_time, s, hs, C):
+    """The weights of one exponential Runge-Kutta step of hs from s, per component (rows of C).
+
+    The step is z2 = Em y + A21 k1, z3 = Em y + A32 k2, z4 = E1 y + A41 k1 + A43 k3,
+    y_new = E1 y + B1 k1 + B2 (k2 + k3) + B4 k4, where k_i is the non-linear part N at the
+    stages, and err = B4 (k4 - k5) with k5 = N(y_new) (the FSAL companion of order 3).
+
+    In t it is the ETDRK4 method of Cox & Matthews (2002): the decay -D y is integrated
+    exactly against a forcing that varies along the step, so a memory that follows its forcing
+    (m = g, v = q, where D h is large) costs no accuracy. In s = sqrt(t), where the decay rate
+    varies along the step, it is Lawson's integrating-factor RK4 (Lawson 1967). Both are the
+    classical RK4 where D h is small.
+    """
+    Em, E1, A21, A32, A41, A43, B1, B2, B4 = C[0], C[1], C[2], C[3], C[4], C[5], C[6], C[7], C[8]
     t0 = clock(s, sqrt_time)[0]
     tm = clock(s + 0.5 * hs, sqrt_time)[0]
     t1 = clock(s + hs, sqrt_time)[0]
     for r in range(D.shape[0]):
         Em[r] = math.exp(-D[r] * (tm - t0))
         E1[r] = math.exp(-D[r] * (t1 - t0))
-        E1m[r] = math.exp(-D[r] * (t1 - tm))
+        if sqrt_time:
+            E1m = math.exp(-D[r] * (t1 - tm))
+            A21[r] = 0.5 * hs * Em[r]
+            A32[r] = 0.5 * hs
+            A41[r] = 0.0
+            A43[r] = hs * E1m
+            B1[r] = hs / 6.0 * E1[r]
+            B2[r] = hs / 3.0 * E1m
+            B4[r] = hs / 6.0
+        else:
+            half = 0.5 * hs * phi123(-D[r] * 0.5 * hs)[0]
+            p1, p2, p3 = phi123(-D[r] * hs)
+            A21[r] = A32[r] = half
+            A41[r] = half * (Em[r] - 1.0)
+            A43[r] = 2.0 * half
+            B1[r] = hs * (p1 - 3.0 * p2 + 4.0 * p3)
+            B2[r] = 2.0 * hs * (p2 - 2.0 * p3)
+            B4[r] = hs * (4.0 * p3 - p2)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def lawson_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, Em, k1, k2, k3, z2, z3,
-                  work):
-    """Stages 2 and 3 of the Lawson-RK4 step from (s, y), k1 given (2 gradient evaluations).
+def rk_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2, k3, z2, z3, work):
+    """Stages 2 and 3 of the step of :func:`step_coefficients` from (s, y), k1 given
+    (2 gradient evaluations).
 
     Returns hs L, the step times the Lipschitz estimate of N from the two midpoint stages.
     """
     for r in range(y.shape[0]):
-        z2[r] = Em[r] * (y[r] + 0.5 * hs * k1[r])
+        z2[r] = C[0, r] * y[r] + C[2, r] * k1[r]
     scaled_field(grad, params, coef, mode, sqrt_time, lag, s + 0.5 * hs, z2, work, k2)
     for r in range(y.shape[0]):
-        z3[r] = Em[r] * y[r] + 0.5 * hs * k2[r]
+        z3[r] = C[0, r] * y[r] + C[3, r] * k2[r]
     scaled_field(grad, params, coef, mode, sqrt_time, lag, s + 0.5 * hs, z3, work, k3)
     num = 0.0
     den = 0.0
@@ -294,19 +341,19 @@ def lawson_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, Em, k1, k2
 
 
 @numba.njit(cache=True, error_model="numpy")
-def lawson_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, E1, E1m, k1, k2, k3, k4,
-                  k5, z4, y_new, err, work):
+def rk_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2, k3, k4, k5, z4,
+              y_new, err, work):
     """Stage 4, the update, and the FSAL stage k5 = N(s + hs, y_new) with the third-order
-    companion's difference err = hs (k4 - k5) / 6 (2 gradient evaluations)."""
+    companion's difference err = B4 (k4 - k5) (2 gradient evaluations)."""
     for r in range(y.shape[0]):
-        z4[r] = E1[r] * y[r] + hs * E1m[r] * k3[r]
+        z4[r] = C[1, r] * y[r] + C[4, r] * k1[r] + C[5, r] * k3[r]
     scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, z4, work, k4)
     for r in range(y.shape[0]):
-        y_new[r] = E1[r] * y[r] + hs / 6.0 * (E1[r] * k1[r] + 2.0 * E1m[r] * (k2[r] + k3[r])
-                                              + k4[r])
+        y_new[r] = (C[1, r] * y[r] + C[6, r] * k1[r] + C[7, r] * (k2[r] + k3[r])
+                    + C[8, r] * k4[r])
     scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
     for r in range(y.shape[0]):
-        err[r] = hs / 6.0 * (k4[r] - k5[r])
+        err[r] = C[8, r] * (k4[r] - k5[r])
 
 
 @numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
@@ -329,17 +376,31 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, flo
     z = np.empty(ny)
     full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, f0)
     W = np.eye(ny)  # the Newton matrix I - gamma hs dF/dy
+    wide = np.empty(ny)
     for c in range(ny):
+        # Each column by forward differences with a relative step, and again with a step
+        # 1000 times smaller: near theta* the field -g / (sqrt(vhat) + eps) turns over on the
+        # scale (sqrt(vhat) + eps) / |grad g|, which can be far below 1.5e-8 |theta|, and a
+        # Jacobian taken across that kink makes Newton diverge. Where the two differ by more
+        # than 10 %, the narrower one is kept.
         delta = 1.5e-8 * max(abs(y[c]), 1e-150)  # relative: a moment may be 1e-30
         for r in range(ny):
             z[r] = y[r]
         z[c] += delta
         full_field(grad, params, coef, mode, sqrt_time, lag, D, s, z, work, fz)
         for r in range(ny):
-            W[r, c] -= GAMMA * hs * (fz[r] - f0[r]) / delta
+            wide[r] = (fz[r] - f0[r]) / delta
+        z[c] = y[c] + 1e-3 * delta
+        full_field(grad, params, coef, mode, sqrt_time, lag, D, s, z, work, fz)
+        narrow = False
+        for r in range(ny):
+            close = (fz[r] - f0[r]) / (1e-3 * delta)
+            narrow |= abs(close - wide[r]) > 0.1 * max(abs(close), abs(wide[r]))
+        for r in range(ny):
+            W[r, c] -= GAMMA * hs * ((fz[r] - f0[r]) / (1e-3 * delta) if narrow else wide[r])
     pivots = np.empty(ny, dtype=np.int64)
     lu_factor(W, pivots)
-    total = ny + 1
+    total = 2 * ny + 1
     for st in range(5):
         base = y.copy()
         for j in range(st):
@@ -483,10 +544,10 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
     iv = 2 * n if coef.has_m else n
     adaptive = given.shape[0] == 0
     stiff_ok = ny <= JACOBIAN_MAX
-    stages = np.empty((13, ny))
+    stages = np.empty((10, ny))
     k1, k2, k3, k4, k5 = stages[0], stages[1], stages[2], stages[3], stages[4]
     z2, z3, z4, y_new, err = stages[5], stages[6], stages[7], stages[8], stages[9]
-    Em, E1, E1m = stages[10], stages[11], stages[12]
+    C = np.empty((9, ny))
     work = np.empty(2 * coef.nm)
     floor = control[2:]
     i = count - 1
@@ -514,12 +575,12 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
             control[0], control[1] = h, err_prev
             return (FULL if i + 1 >= S.shape[0] else OUT_OF_WORK), i + 1, nfev, rejected, \
                 stiff, failures
-        decays(D, sqrt_time, s, hs, Em, E1, E1m)
-        stiffness = lawson_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, Em, k1,
-                                  k2, k3, z2, z3, work)
+        step_coefficients(D, sqrt_time, s, hs, C)
+        stiffness = rk_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2,
+                              k3, z2, z3, work)
         nfev += 2
         explicit = True
-        if stiffness > STIFF and stiff_ok:
+        if stiff_ok and stiffness > STIFF:
             stiff += 1
             explicit = False
             if adaptive:
@@ -536,8 +597,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
                     failures += 1
                     explicit = True
         if explicit:
-            lawson_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, E1, E1m, k1, k2,
-                          k3, k4, k5, z4, y_new, err, work)
+            rk_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2, k3, k4, k5,
+                      z4, y_new, err, work)
             nfev += 2
         finite = np.all(np.isfinite(y_new))
         if not explicit and finite and not adaptive:

@@ -7,8 +7,9 @@ Same names and call shape as :mod:`idebook.discrete`, with ``t_end`` in place of
     adam     Proposition 3, eq. (5):  theta' = -alpha(t) m / (sqrt(v) + eps(t))
 
 (plus AdamW and AdamL2 through ``weight_decay`` and ``l2``). ``method="fast"`` (default) is the
-solver of ``idebook._fast``, with the step refined until the estimated error in theta is below
-``tol``; ``method="paper"`` is Algorithm 4 as the paper describes it (``idebook._paper``).
+solver of ``idebook._fast``, with adaptive steps and an estimated error in theta below ``tol``
+everywhere in [0, t_end]; ``method="paper"`` is Algorithm 4 as the paper describes it
+(``idebook._paper``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
 MAX_NFEV = 10**8  # default work limit, see adagrad's max_nfev
-MAX_GRID_BYTES = 2 * 2**30  # largest grid (the arrays Y and dY of _Grid) a solve allocates
+MAX_GRID_BYTES = 2 * 2**30  # largest node arrays (times, states, derivatives) a solve keeps
 LOCAL = 0.25  # the adaptive steps' local tolerance, as a fraction of tol
 # The stage values of the moments near t = 0 are only second-order accurate relative to their
 # size, and the bias correction m / (1 - beta^(t/alpha)) divides by a factor ~ t, so uniform
@@ -60,28 +61,26 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     per_coordinate : bool
         False: the paper's memory of the squared gradient norm; True: one per coordinate.
     method : {"fast", "paper"}
-        ``"fast"``: the solver of ``idebook._fast`` (Lawson-RK4 with exact memory decay,
-        SDIRK4 where stiff, Picard sweeps for the shift t + alpha), refined until the estimated
-        error in theta is below ``tol``. ``"paper"``: Algorithm 4 of the paper, Euler steps
-        h = alpha with Picard iteration and smoothing (``idebook._paper``), an O(alpha)
-        baseline that ignores ``tol`` and ``substeps``.
+        ``"fast"``: the solver of ``idebook._fast`` (Lawson-RK4 with exact memory decay and
+        adaptive steps, SDIRK4 where stiff, Picard sweeps for the shift t + alpha), solved
+        twice and checked over every node and midpoint of both.
+        ``"paper"``: Algorithm 4 of the paper, Euler steps h = alpha with Picard iteration and
+        smoothing (``idebook._paper``), an O(alpha) baseline that ignores ``tol`` and
+        ``substeps``.
     tol : float
-        Target for the estimated error of theta (max over the grid), > 0 (fast method). The
-        Picard sweeps stop when theta changes by less than tol/100.
+        Target for the estimated error of theta, > 0 (fast method): success promises that the
+        estimate, the largest difference between the two solves over [0, t_end] (dense
+        output included) divided by 15, is below tol.
     substeps : int, optional
-        A fixed number N of steps per alpha (even, >= 2) instead of the refinement to ``tol``;
-        ``error_estimate`` is then the difference from N/2 steps divided by 15.
+        A fixed grid of N steps per alpha (even, >= 2) instead of adaptive steps;
+        ``error_estimate`` is then the difference from the grid of N/2 steps divided by 15.
     max_sweeps : int
-        Cap on the Picard sweeps per grid (fast) or on Algorithm 4's iterations (paper), >= 1.
+        Cap on the Picard sweeps per solve (fast) or on Algorithm 4's iterations (paper), >= 1.
     max_nfev : int
         Cap on the gradient evaluations of the fast method, >= 1; the default 10**8 is some
-        30 s of work on one core (the paper's longest run, AdaGrad at alpha = 0.01 over 200k
-        steps, needs 3.5e7). Each grid and each sweep is costed before it starts (about 4
-        evaluations per step); one that would pass the cap is not started, and the solve
-        returns the last grid it completed with ``success=False`` and ``status=-5``
-        (:data:`idebook.results.STATUS`), or theta = NaN if it completed none. A stiff
-        step costs more than the estimate, so ``nfev`` can pass the cap by a fraction of a
-        sweep.
+        30 s of work on one core. No step starts that could pass it; the solve then returns
+        the last solve that finished with ``success=False`` and ``status=-5``
+        (:data:`idebook.results.STATUS`), or theta = NaN if none did.
 
     Returns
     -------
@@ -92,12 +91,13 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     ------
     ValueError
         A parameter out of range (the message names it and its range), a gradient whose
-        shape is not theta's, or a request whose first grid would take more than 2 GiB
-        (``MAX_GRID_BYTES``; the message names alpha and t_end).
+        shape is not theta's, or a fixed grid (``substeps``, ``method="paper"``) that would
+        take more than 2 GiB (``MAX_GRID_BYTES``; the message names alpha and t_end).
     TypeError
         A gradient returning None or something that is not an array of numbers.
     DivergenceError
-        The solution became NaN or inf (``t`` is the time) on two successive grids.
+        The solution became NaN or inf (``t`` is the time): non-finite values on a fixed
+        grid, or adaptive steps that shrink below 1e-13 (relative) without finite values.
 
     Warns
     -----
@@ -479,7 +479,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             inside = seg.X <= t_end
             residual = float(np.max(np.abs(seg.Y[inside, :system.n]
                                            - previous(seg.X[inside])[:, :system.n])))
-            if residual <= picard_tol and (N or nodes is not None):
+            if residual <= picard_tol and (N or sweep_tol == tol):
                 return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
         if nodes is None and sweep_tol == tol:
             nodes = seg.X
