@@ -181,10 +181,10 @@ def interpolate(T, Y, dY, D, i, x, out):
 
     A component whose decay rate d = D[c] has d h > STIFF_INTERVAL varies on a scale shorter
     than the step, which a cubic cannot follow: it is y_i exp(-d tau) plus the forcing
-    N = y' + d y, linear over the step, integrated exactly, plus the correction that
-    makes it end at y_(i+1): a constant forcing, so that the window integrals
-    P(t + alpha) - exp(-d alpha) P(t) of a step that contains the window are those of a
-    forcing linear in t. Every other component is cubic Hermite.
+    N = y' + d y integrated exactly, N quadratic in tau, fitted to N at both nodes and to
+    y_(i+1). The window integrals P(t + alpha) - exp(-d alpha) P(t) of a step that contains
+    the window are then those of that quadratic forcing. Every other component is cubic
+    Hermite.
     """
     h = T[i + 1] - T[i]
     tau = x - T[i]
@@ -199,12 +199,15 @@ def interpolate(T, Y, dY, D, i, x, out):
                       + h * (h10 * dY[i, c] + h11 * dY[i + 1, c]))
             continue
         n0 = dY[i, c] + d * Y[i, c]
-        slope = (dY[i + 1, c] + d * Y[i + 1, c] - n0) / h
-        p1, p2 = phi12(-d * tau)
-        q1, q2 = phi12(-d * h)
-        forced = tau * p1 * n0 + tau * tau * p2 * slope
-        missing = Y[i + 1, c] - math.exp(-d * h) * Y[i, c] - (h * q1 * n0 + h * h * q2 * slope)
-        out[c] = math.exp(-d * tau) * Y[i, c] + forced + tau * p1 * missing / (h * q1)
+        n1 = dY[i + 1, c] + d * Y[i + 1, c]
+        q1, q2, q3 = phi123(-d * h)
+        rest = Y[i + 1, c] - math.exp(-d * h) * Y[i, c] - h * q1 * n0
+        den = h ** 3 * (2.0 * q3 - q2)
+        b = (rest - (n1 - n0) * h * q2) / den if den != 0.0 else 0.0
+        a = (n1 - n0) / h - b * h
+        p1, p2, p3 = phi123(-d * tau)
+        out[c] = (math.exp(-d * tau) * Y[i, c] + tau * p1 * n0 + tau * tau * p2 * a
+                  + 2.0 * tau ** 3 * p3 * b)
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -68,9 +68,10 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
         smoothing (``idebook._paper``), an O(alpha) baseline that ignores ``tol`` and
         ``substeps``.
     tol : float
-        Target for the estimated error of theta, > 0 (fast method): success promises that the
+        Target for the estimated error, > 0 (fast method): success promises that the
         estimate, the largest difference between the two solves over [0, t_end] (dense
-        output included) divided by 15, is below tol.
+        output included) divided by 15, is below tol, in theta and in each memory relative to
+        its largest magnitude where that exceeds 1.
     substeps : int, optional
         A fixed grid of N steps per alpha (even, >= 2) instead of adaptive steps;
         ``error_estimate`` is then the difference from the grid of N/2 steps divided by 15.
@@ -488,11 +489,16 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
 
 
 def _difference(a: HermiteSolution, b: HermiteSolution, t_end: float) -> float:
-    """max |theta_a - theta_b| over both solutions' nodes and the midpoints between them."""
+    """The largest difference between two solutions over both's nodes and the midpoints between
+    them: in theta, and in each moment (m, v or G) relative to its largest magnitude if that
+    exceeds 1, so that the estimate covers every value a result reports."""
     nodes = np.union1d(a.t_nodes, b.t_nodes)
     nodes = nodes[nodes <= t_end]
     t = np.union1d(nodes, 0.5 * (nodes[1:] + nodes[:-1]))
-    return float(np.max(np.abs(a.states(t)[:, :a.n] - b.states(t)[:, :a.n])))
+    ya, yb = a.states(t), b.states(t)
+    scale = np.maximum(1.0, np.max(np.abs(yb), axis=0))
+    scale[:a.n] = 1.0
+    return float(np.max(np.abs(ya - yb) / scale))
 
 
 def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
@@ -501,8 +507,8 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
 
     Without ``substeps`` the two solves take adaptive steps to the local tolerances
     16 LOCAL tol and LOCAL tol (fourth order: halves the steps); the error estimate is the
-    largest difference in theta over every node of both and the midpoints between them,
-    divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller in
+    largest difference (:func:`_difference`) over every node of both and the midpoints between
+    them, divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller in
     proportion, at most ``REFINEMENTS`` times. With ``substeps=N`` the two are the grids
     alpha/(N/2) and alpha/N.
 
