@@ -163,7 +163,6 @@ def field(t, y, g, lag, coef, mode, out):
         out[i] = -step_ratio(mhat, np.sqrt(max(vhat, 0.0)) + coef.eps)
 
 
-STIFF_INTERVAL = 0.5  # d h above which a decaying component is interpolated exponentially
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -179,12 +178,12 @@ def phi12(z):
 def interpolate(T, Y, dY, D, i, x, out):
     """The state between nodes i and i + 1 at x (T[i] <= x <= T[i + 1]), dY = dy/dt.
 
-    A component whose decay rate d = D[c] has d h > STIFF_INTERVAL varies on a scale shorter
-    than the step, which a cubic cannot follow: it is y_i exp(-d tau) plus the forcing
+    A component with a decay rate d = D[c] > 0 is y_i exp(-d tau) plus the forcing
     N = y' + d y integrated exactly, N quadratic in tau, fitted to N at both nodes and to
-    y_(i+1). The window integrals P(t + alpha) - exp(-d alpha) P(t) of a step that contains
-    the window are then those of that quadratic forcing. Every other component is cubic
-    Hermite.
+    y_(i+1): exact for a memory that simply decays, and able to follow one that decays within
+    the step, which a cubic is not. The window integrals P(t + alpha) - exp(-d alpha) P(t) of a
+    step that contains the window are then those of that quadratic forcing. Every other
+    component (theta without weight decay) is cubic Hermite.
     """
     h = T[i + 1] - T[i]
     tau = x - T[i]
@@ -194,7 +193,7 @@ def interpolate(T, Y, dY, D, i, x, out):
     h11 = s * s * (s - 1.0)
     for c in range(out.shape[0]):
         d = D[c]
-        if d * h <= STIFF_INTERVAL:
+        if d == 0.0:
             out[c] = (Y[i, c] + h01 * (Y[i + 1, c] - Y[i, c])
                       + h * (h10 * dY[i, c] + h11 * dY[i + 1, c]))
             continue
@@ -484,10 +483,9 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
     scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
     r0 = clock(s, sqrt_time)[1]
     r1 = clock(s + hs, sqrt_time)[1]
-    dt = clock(s + hs, sqrt_time)[0] - clock(s, sqrt_time)[0]
     for r in range(ny):
         err[r] = abs(y_new[r] - y_one[r]) / 15.0
-        if D[r] * dt <= STIFF_INTERVAL:  # interpolated by the cubic (see interpolate)
+        if D[r] == 0.0:  # interpolated by the cubic (see interpolate)
             f0 = k1[r] - r0 * D[r] * y[r]
             f1 = k5[r] - r1 * D[r] * y_new[r]
             mid = 0.5 * (y[r] + y_new[r]) + hs / 8.0 * (f0 - f1)

@@ -480,7 +480,8 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             inside = seg.X <= t_end
             residual = float(np.max(np.abs(seg.Y[inside, :system.n]
                                            - previous(seg.X[inside])[:, :system.n])))
-            if residual <= picard_tol and (N or sweep_tol == tol):
+            # a coarse solve need not iterate below its own local tolerance
+            if residual <= max(picard_tol, tol) and (N or sweep_tol == tol):
                 return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
         if nodes is None and sweep_tol == tol:
             nodes = seg.X
