@@ -107,7 +107,7 @@ def benchmark(name: str, alpha: float, params: dict, repeats: int, quick: bool) 
     reference = solve(F, 1.0, alpha=alpha, t_end=t_end, tol=REFERENCE_TOL,
                       max_nfev=REFERENCE_MAX_NFEV, **params)
     row.update(fast_ok=c.success, sweeps=c.iterations, nfev=c.nfev,
-               nodes=c.sol.t_nodes.size - 1,
+               nodes=c.sol.steps,
                ref_ok=reference.success, err_discrete=max_error(d, reference),
                err_fast=max_error(c, reference))
 

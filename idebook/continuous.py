@@ -320,6 +320,11 @@ class HermiteSolution:
         """Every node, as a time (the steps the solver took)."""
         return np.unique(np.concatenate([seg.t for seg in self.segments]))
 
+    @property
+    def steps(self) -> int:
+        """How many steps the solver took: the intervals between its nodes."""
+        return self.t_nodes.size - 1
+
     def states(self, t: np.ndarray) -> np.ndarray:
         """The whole state y at the times t (no checks)."""
         out = np.empty((t.size, self.segments[0].Y.shape[1]))

@@ -12,11 +12,11 @@ learning rate alpha (their eta), their constants are
 and their SDE time tau counts alpha^2 per step: tau = alpha^2 k = alpha t, with t = alpha k the
 book's time. In the memory's units w = sigma0^2 u (w = alpha^2 v, v the algorithm's memory):
 
-``rmsprop_sde`` -- their SDE for RMSprop (Definition 4.1 of arXiv:2205.10287)::
+``rmsprop_sde`` -- their SDE for RMSprop (arXiv:2205.10287)::
 
     dtheta = -(g dtau + alpha S^(1/2) dW) / (sqrt(w) + eps0),   dw = c (alpha^2 diag S - w) dtau
 
-``adam_sde`` -- their SDE for Adam (Definition 4.3)::
+``adam_sde`` -- their SDE for Adam::
 
     dtheta = -(m / gamma1) / (sqrt(w / gamma2) + eps0) dtau,
     dm = c1 (g - m) dtau + c1 alpha S^(1/2) dW,      dw = c2 (alpha^2 diag S - w) dtau
@@ -41,7 +41,7 @@ memory updates are exactly the algorithm's exponential averages, with q(theta) (
 E[ghat^2 | theta]) in place of ghat^2, and a Gaussian in place of the minibatch noise.
 S^(1/2) is any factor L with L L^T = S (a Cholesky factor); L dW has the law of S^(1/2) dW.
 
-:func:`scaling_rule` gives the square-root scaling rule of their Definition 5.1.
+:func:`scaling_rule` gives their square-root scaling rule.
 """
 
 from __future__ import annotations
@@ -361,7 +361,7 @@ def rmsprop_sde(X: np.ndarray, y: np.ndarray, *, loss: str = "mse",
                 batch_size: int, steps: int, paths: int = 100, seed: int = 0,
                 substeps: int = 1, reg: float = 0.0, per_coordinate: bool = False,
                 memory: str = "noise", v0: np.ndarray | float | None = None) -> SDERun:
-    """The RMSProp SDE of Malladi et al. (2022), Definition 4.1, by Euler-Maruyama.
+    """The RMSProp SDE of Malladi et al. (2022), by Euler-Maruyama.
 
     ``dtheta = -(g dtau + alpha S^(1/2) dW) / (sqrt(w) + eps alpha)``,
     ``dw = c (alpha^2 q - w) dtau`` with c = (1 - beta)/alpha^2, tau = alpha t, and q = diag S
@@ -415,7 +415,7 @@ def adam_sde(X: np.ndarray, y: np.ndarray, *, loss: str = "mse", theta0: np.ndar
              alpha: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
              batch_size: int, steps: int, paths: int = 100, seed: int = 0, substeps: int = 1,
              reg: float = 0.0, per_coordinate: bool = False, memory: str = "noise") -> SDERun:
-    """The Adam SDE of Malladi et al. (2022), Definition 4.3, by Euler-Maruyama.
+    """The Adam SDE of Malladi et al. (2022), by Euler-Maruyama.
 
     ``dtheta = -(m / gamma1) / (sqrt(w / gamma2) + eps alpha) dtau``,
     ``dm = c1 (g - m) dtau + c1 alpha S^(1/2) dW``, ``dw = c2 (alpha^2 q - w) dtau``, from
@@ -522,7 +522,7 @@ def _solve(algorithm: str, X, y, *, loss, theta0, alpha, betas, eps, batch_size,
 # ---------------------------------------------------------------------------------------------
 def scaling_rule(kappa: float, *, alpha: float, batch_size: int, eps: float = 1e-8,
                  betas: Sequence[float] = (0.9,)) -> dict:
-    """The square-root scaling rule of Malladi et al. (2022), Definition 5.1.
+    """The square-root scaling rule of Malladi et al. (2022).
 
     Batch B -> kappa B, alpha -> sqrt(kappa) alpha, 1 - beta -> kappa (1 - beta) for every
     decay rate, eps -> eps / sqrt(kappa). It keeps sigma0 = sigma alpha, c_i and eps0 of the
