@@ -511,10 +511,11 @@ def error_norm(err, y, y_new, tol, n, floor):
 
 
 @numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
-                                  _VEC, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC),
+                                  _VEC, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC, types.int8[::1],
+                                  _B),
            cache=True, error_model="numpy")
 def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, given, tol,
-          max_nfev, control):
+          max_nfev, control, implicit, replay):
     """Integrate from node ``count - 1`` of (S, Y, dY) to s_end, appending the nodes.
 
     Parameters
@@ -533,6 +534,12 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
     control : ndarray, in and out
         [next step, previous error norm, then per state the smallest magnitude its error is
         measured against]; a march that returned FULL resumes where it stopped.
+    implicit : int8 array, in and out
+        Per step (from node i), 1 if it was taken by SDIRK4. With ``replay`` (given nodes of
+        an earlier adaptive sweep), each step is taken by the method recorded for it, which
+        that sweep's error control accepted, instead of by the stiffness test: a step long
+        against the memory's decay that the explicit step integrated exactly would otherwise
+        go to SDIRK4, whose stability function only approximates the decay.
 
     Returns
     -------
@@ -581,14 +588,15 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
                               k3, z2, z3, work)
         nfev += 2
         explicit = True
-        if stiff_ok and stiffness > STIFF:
+        if stiff_ok and ((implicit[i] == 1) if replay else stiffness > STIFF):
             stiff += 1
             explicit = False
             if adaptive:
                 nfev += sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y,
                                        k1, z3, z4, y_new, k5, err, floor, work)
-            else:  # a given grid: retry a Newton failure with 2, 4, 8 SDIRK steps
-                for level in range(HALVINGS + 1):
+            else:  # given nodes: retry a Newton failure with 2, 4, 8 SDIRK steps (replayed
+                # steps start with the two half steps their adaptive sweep accepted)
+                for level in range(1 if replay else 0, HALVINGS + 1):
                     ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs,
                                             2 ** level, y, y_new, floor, work)
                     nfev += evals
@@ -624,6 +632,7 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
         else:
             step += 1
             s = given[step]
+        implicit[i] = 0 if explicit else 1
         i += 1
         S[i] = s
         rate = clock(s, sqrt_time)[1]

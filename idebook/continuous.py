@@ -257,6 +257,8 @@ class Segment:
         The state y = (theta, m, v) at the nodes and its derivative dy/dX.
     sqrt_time : bool
         Whether X is sqrt(t) (Adam's first window).
+    implicit : numpy.ndarray
+        Per step, 1 where it was taken by SDIRK4 (``idebook._fast.march``).
     D : numpy.ndarray
         The decay rates of the state's linear part (exponential interpolation over steps
         long against 1/D, see ``idebook._fast.interpolate``).
@@ -266,6 +268,7 @@ class Segment:
     Y: np.ndarray
     dY: np.ndarray
     sqrt_time: bool
+    implicit: np.ndarray
     D: np.ndarray
 
     @property
@@ -317,8 +320,10 @@ class HermiteSolution:
 
     @property
     def t_nodes(self) -> np.ndarray:
-        """Every node, as a time (the steps the solver took)."""
-        return np.unique(np.concatenate([seg.t for seg in self.segments]))
+        """Every node, as a time (the steps the solver took). Where two segments meet, the
+        node they share (alpha, as s^2 and as t, which may differ in the last bit) is one."""
+        t = np.unique(np.concatenate([seg.t for seg in self.segments]))
+        return t[np.diff(t, prepend=-np.inf) > 1e-12 * np.maximum(1.0, np.abs(t))]
 
     @property
     def steps(self) -> int:
@@ -385,14 +390,20 @@ class _System:
 
     def march(self, mode: int, lag: _fast.Lag | None, y0: np.ndarray, x0: float, x_end: float,
               sqrt_time: bool = False, given: np.ndarray | None = None, tol: float = 0.0,
-              h0: float = 0.0) -> Segment:
-        """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, or the ``given``
-        nodes. Raises DivergenceError, _OutOfWork or _OutOfMemory."""
+              h0: float = 0.0, follow: Segment | None = None) -> Segment:
+        """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, the ``given`` nodes,
+        or the nodes and step methods of the adaptive sweep ``follow``. Raises
+        DivergenceError, _OutOfWork or _OutOfMemory."""
+        if follow is not None:
+            given = follow.X
         given = np.empty(0) if given is None else np.ascontiguousarray(given, dtype=float)
         rows = given.size if given.size else 256
         rows = min(rows, max(2, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1))))
         S, Y, dY = np.empty(rows), np.empty((rows, self.ny)), np.empty((rows, self.ny))
         S[0], Y[0] = x0, y0
+        implicit = np.zeros(rows, dtype=np.int8)
+        if follow is not None:
+            implicit[:follow.implicit.size] = follow.implicit
         control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.iv - self.n),
                                   np.full(self.nm, self.model.eps**2)])
         count = 1
@@ -400,14 +411,15 @@ class _System:
             status, count, nfev, rejected, stiff, failures = self.march_loop(
                 *self.args, self.coef, mode, sqrt_time, self.no_lag if lag is None else lag,
                 self.D, S, Y, dY, count, x_end, given[count - 1:] if given.size else given,
-                tol, self.max_nfev - self.nfev, control)
+                tol, self.max_nfev - self.nfev, control, implicit, follow is not None)
             self.nfev += nfev - 1 if count > 1 and status != _fast.REACHED else nfev
             self.rejected += rejected
             self.stiff += stiff
             self.newton_failures += failures
             if status == _fast.REACHED:
                 return Segment(X=S[:count].copy(), Y=Y[:count].copy(), dY=dY[:count].copy(),
-                               sqrt_time=sqrt_time, D=self.D)
+                               sqrt_time=sqrt_time, implicit=implicit[:count - 1].copy(),
+                               D=self.D)
             if status == _fast.BLOW_UP:
                 x = S[count - 1]
                 _diverged(self.model, x * x if sqrt_time else x)
@@ -417,6 +429,7 @@ class _System:
             if more <= 0:
                 raise _OutOfMemory
             S, Y, dY = (np.concatenate([a, np.empty((more,) + a.shape[1:])]) for a in (S, Y, dY))
+            implicit = np.concatenate([implicit, np.zeros(more, dtype=np.int8)])
             rows += more
 
 
@@ -460,38 +473,48 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     end = t_end + _fast.PAD * alpha
     grid = alpha / N * np.arange(_windows(model, t_end) * N + 1) if N else None
     mode = _fast.FROZEN if lag is None else _fast.LAGGED
-    previous, residual, nodes = None, np.inf, grid
+    previous, residual, follow = None, np.inf, None
     for sweeps in range(1, max_sweeps + 1):
         # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
         # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL). Once a
-        # sweep is solved to tol, the later ones follow its nodes, so that their change in
-        # theta measures the iteration alone, not two meshes' discretisation errors.
+        # sweep is solved to tol, the later ones follow its nodes and step methods, so that
+        # their change in theta measures the iteration alone, not two meshes' errors.
         sweep_tol = tol if lag is not None and previous is None else max(
             tol, min(SWEEP_TOL, residual / 100))
         failures = system.newton_failures
         try:
-            seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=nodes,
-                               tol=sweep_tol, h0=alpha / 4)
-            followed = nodes is not None and not N and system.newton_failures == failures
+            seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
+                               tol=sweep_tol, h0=alpha / 4, follow=follow)
+            followed = system.newton_failures == failures
         except DivergenceError:
-            if nodes is None or N:
+            if follow is None:
                 raise
             followed = False
-        if nodes is not None and not N and not followed:
+        if follow is not None and not followed:
             # the nodes of an earlier sweep do not suit this one: adapt again
-            system.newton_failures, nodes = failures, None
+            system.newton_failures, follow = failures, None
             seg = system.march(mode, lag, y0, 0.0, end, tol=sweep_tol, h0=alpha / 4)
         if previous is not None:
-            inside = seg.X <= t_end
-            residual = float(np.max(np.abs(seg.Y[inside, :system.n]
-                                           - previous(seg.X[inside])[:, :system.n])))
+            change = _change(seg, previous, t_end, system.n)
+            if follow is not None and change > max(picard_tol, tol) and change > residual / 2:
+                # not contracting on the followed nodes: they do not suit this sweep
+                follow = None
+                seg = system.march(mode, lag, y0, 0.0, end, tol=sweep_tol, h0=alpha / 4)
+                change = _change(seg, previous, t_end, system.n)
+            residual = change
             # a coarse solve need not iterate below its own local tolerance
             if residual <= max(picard_tol, tol) and (N or sweep_tol == tol):
                 return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
-        if nodes is None and sweep_tol == tol:
-            nodes = seg.X
+        if follow is None and not N and sweep_tol == tol:
+            follow = seg
         previous, lag, mode = seg, seg.lag(system.iv), _fast.LAGGED
     return _Solve(segments=(previous,), sweeps=max_sweeps, residual=residual, converged=False)
+
+
+def _change(seg: Segment, previous: Segment, t_end: float, n: int) -> float:
+    """max |theta| difference of two Picard sweeps over the nodes of ``seg`` in [0, t_end]."""
+    inside = seg.X <= t_end
+    return float(np.max(np.abs(seg.Y[inside, :n] - previous(seg.X[inside])[:, :n])))
 
 
 def _difference(a: HermiteSolution, b: HermiteSolution, t_end: float) -> float:
@@ -560,7 +583,7 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     else:  # theta is unknown: NaN everywhere
         seg = Segment(X=np.array([0.0, max(t_end, model.alpha)]),
                       Y=np.full((2, system.ny), np.nan), dY=np.full((2, system.ny), np.nan),
-                      sqrt_time=False, D=system.D)
+                      sqrt_time=False, implicit=np.zeros(1, dtype=np.int8), D=system.D)
         solve = _Solve(segments=(seg,), sweeps=0, residual=np.inf, converged=False)
         sol = HermiteSolution(segments=(seg,), n=model.n, iv=system.iv, names=names,
                               t_end=t_end)
