@@ -1,5 +1,5 @@
-"""The fast IDE solver: exact memory decay, adaptive fourth-order steps, Picard iteration for the
-shift.
+"""The fast IDE solver: adaptive explicit steps of order five, exponential steps where the
+memory decays are stiff, SDIRK4 where the field is, Picard iteration for the shift.
 
 The models of Propositions 1-3 are written as one system for y = (theta, m, v):
 
@@ -17,21 +17,29 @@ value as
 
 leaves only the window integral non-causal; it is taken from the previous sweep's memory P as
 P(t + alpha) - exp(-d2 alpha) P(t) (Picard iteration), with P the previous sweep's dense output
-(cubic Hermite on its nodes). The first sweep freezes q over the window, which is Assumption 2
-to first order.
+(:func:`interpolate`). The first sweep freezes q over the window, which is Assumption 2 to
+first order.
 
-Each sweep (:func:`march`) takes exponential Runge-Kutta steps of order four
-(:func:`step_coefficients`): the linear decays -D y are integrated exactly, the rest as in the
-classical RK4, by the ETDRK4 method of Cox & Matthews (2002) in t and by Lawson's
-integrating-factor method (Lawson 1967) in Adam's first window. The fifth stage, the field at
-the new point, is the next step's first (FSAL), and weights (1/6, 1/3, 1/3, 0, 1/6) on the five
-stages (their exponential analogues) make a third-order companion, so the local error estimate
-costs nothing extra: four gradient evaluations per step. The step is
-chosen by the PI controller of Gustafsson (Hairer & Wanner, Solving ODEs II, IV.2). Where the
-step is stiff it is taken by SDIRK4 instead, with a step-doubling estimate. A sweep can also
-follow given nodes without error control: the fixed grid h = alpha/N of ``substeps=N``, and the
-later Picard sweeps, which reuse the nodes of the second so that their change measures the
-iteration alone.
+Each sweep (:func:`march`) chooses every step's method from the step and two Lipschitz
+estimates of the last step (see DOPRI_STIFF):
+
+* where the whole field is non-stiff, the Dormand-Prince 5(4) pair (:func:`dopri_step`), six
+  gradient evaluations per step (FSAL), its embedded estimate controlling the step, and its
+  own quartic dense output kept for the result;
+* where only the decays -D y are stiff (steps long against the memory's window), exponential
+  Runge-Kutta steps of order four (:func:`step_coefficients`): the decays are integrated
+  exactly, the rest as in the classical RK4, by the ETDRK4 method of Cox & Matthews (2002) in
+  t and by Lawson's integrating-factor method (Lawson 1967) in s = sqrt(t). Their fifth
+  stage, the field at the new point, is the next step's first (FSAL), and weights
+  (1/6, 1/3, 1/3, 0, 1/6) on the five stages (their exponential analogues) make a third-order
+  companion for the error estimate: four gradient evaluations per step;
+* where N itself is stiff, SDIRK4, with a step-doubling estimate.
+
+The step is chosen by the PI controller of Gustafsson (Hairer & Wanner, Solving ODEs II, IV.2).
+A sweep can also follow given nodes without error control: the fixed grid h = alpha/N of
+``substeps=N`` (exponential RK4 or SDIRK4 steps, the reference of order four the tests use),
+and the later Picard sweeps, which replay the nodes and step methods of an adaptive sweep so
+that their change measures the iteration alone.
 
 Adam's first window is integrated in the variable s = sqrt(t) (``sqrt_time``): with beta2 = 0
 (or no bias correction) vhat = v grows like t, so theta' ~ t^(-1/2), which is smooth in s; with
@@ -85,6 +93,47 @@ SDIRK_A = np.array([
     [25 / 24, -49 / 48, 125 / 16, -85 / 12, 0.25],
 ])
 
+# Dormand & Prince (1980) 5(4), FSAL, as in scipy.integrate.RK45 (Hairer, Norsett & Wanner I,
+# II.5): the explicit step wherever the whole field, decays included, is non-stiff. Its error
+# estimate is that of the embedded fourth-order solution, so the step is controlled with the
+# exponent 1/5, and the fifth-order solution is kept (local extrapolation). DOPRI_MID weights
+# the stages into the free dense output of order 4 at the step's midpoint.
+DOPRI_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0])
+DOPRI_A = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [1 / 5, 0.0, 0.0, 0.0, 0.0],
+    [3 / 40, 9 / 40, 0.0, 0.0, 0.0],
+    [44 / 45, -56 / 15, 32 / 9, 0.0, 0.0],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0.0],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+])
+DOPRI_B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
+DOPRI_E = np.array([-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525,
+                    1 / 40])
+DOPRI_MID = np.array([
+    [1.0, -8048581381 / 2820520608, 8663915743 / 2820520608, -12715105075 / 11282082432],
+    [0.0, 0.0, 0.0, 0.0],
+    [0.0, 131558114200 / 32700410799, -68118460800 / 10900136933,
+     87487479700 / 32700410799],
+    [0.0, -1754552775 / 470086768, 14199869525 / 1410260304, -10690763975 / 1880347072],
+    [0.0, 127303824393 / 49829197408, -318862633887 / 49829197408,
+     701980252875 / 199316789632],
+    [0.0, -282668133 / 205662961, 2019193451 / 616988883, -1453857185 / 822651844],
+    [0.0, 40617522 / 29380423, -110615467 / 29380423, 69997945 / 29380423],
+]) @ 0.5 ** np.arange(1, 5)
+# The region of absolute stability of DOPRI5 meets the negative real axis near -3.3. A step
+# is taken by DOPRI5 when h rho <= DOPRI_STIFF, rho the larger of the fastest decay max D and
+# the last step's Lipschitz estimate of the field (Hairer & Wanner's test for DOPRI5,
+# |f(z7) - f(z6)| / |z7 - z6|, z6 and z7 the two stages at the step's end; on the exponential
+# path, the estimate of N). Beyond it the decays are integrated exactly (exponential RK4),
+# and stiffness in N goes on to SDIRK4 (STIFF).
+DOPRI_STIFF = 3.0
+
+# How a step was taken (per step, in ``methods``)
+ETD = 0  # exponential RK4 (step_coefficients)
+SDIRK = 1  # SDIRK4 (sdirk_step)
+DOPRI = 2  # Dormand-Prince 5(4) (dopri_step)
+
 # How vhat (the memory in the denominator) is formed, passed to every function as ``mode``
 ADAM = 0  # bias-corrected v / (1 - beta2^(t/alpha)), no shift
 FROZEN = 1  # v(t + alpha) with q frozen over the window: the first Picard sweep
@@ -117,11 +166,13 @@ class Coefficients(NamedTuple):
 
 
 class Lag(NamedTuple):
-    """The previous sweep's squared-gradient memory: nodes T, values P and derivatives Pd."""
+    """The previous sweep's squared-gradient memory: nodes T, values P and derivatives Pd, and
+    its values Pm at the midpoints of the DOPRI steps (NaN after other steps)."""
 
     T: np.ndarray
     P: np.ndarray
     Pd: np.ndarray
+    Pm: np.ndarray
 
 
 COEFFICIENTS_TYPE = numba.typeof(Coefficients(1, 1, False, False, *(0.0,) * 10))
@@ -130,7 +181,7 @@ _I = types.int64
 _B = types.boolean
 _VEC = _F[::1]
 _MAT = _F[:, ::1]
-LAG_TYPE = numba.typeof(Lag(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1))))
+LAG_TYPE = numba.typeof(Lag(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1))))
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -175,10 +226,14 @@ def phi12(z):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def interpolate(T, Y, dY, D, i, x, out):
+def interpolate(T, Y, dY, D, M, i, x, out):
     """The state between nodes i and i + 1 at x (T[i] <= x <= T[i + 1]), dY = dy/dt.
 
-    A component with a decay rate d = D[c] > 0 is y_i exp(-d tau) plus the forcing
+    After a DOPRI step (M[i] the state at the step's midpoint, not NaN) it is the step's own
+    dense output: the quartic through both nodes' values and derivatives and the midpoint
+    value, which is Dormand & Prince's continuous extension of order 4 (Shampine 1986; its
+    derivative at the step's end is the FSAL stage). After other steps, a component with a
+    decay rate d = D[c] > 0 is y_i exp(-d tau) plus the forcing
     N = y' + d y integrated exactly, N quadratic in tau, fitted to N at both nodes and to
     y_(i+1): exact for a memory that simply decays, and able to follow one that decays within
     the step, which a cubic is not. The window integrals P(t + alpha) - exp(-d alpha) P(t) of a
@@ -191,8 +246,16 @@ def interpolate(T, Y, dY, D, i, x, out):
     h10 = s * (1.0 - s) ** 2
     h01 = s * s * (3.0 - 2.0 * s)
     h11 = s * s * (s - 1.0)
+    quartic = not np.isnan(M[i, 0])
+    bump = 16.0 * (s * (1.0 - s)) ** 2  # 1 at the midpoint, 0 with its slope at both nodes
     for c in range(out.shape[0]):
         d = D[c]
+        if quartic:
+            cubic_mid = 0.5 * (Y[i, c] + Y[i + 1, c]) + h / 8.0 * (dY[i, c] - dY[i + 1, c])
+            out[c] = (Y[i, c] + h01 * (Y[i + 1, c] - Y[i, c])
+                      + h * (h10 * dY[i, c] + h11 * dY[i + 1, c])
+                      + bump * (M[i, c] - cubic_mid))
+            continue
         if d == 0.0:
             out[c] = (Y[i, c] + h01 * (Y[i + 1, c] - Y[i, c])
                       + h * (h10 * dY[i, c] + h11 * dY[i + 1, c]))
@@ -217,7 +280,7 @@ def memory_at(lag, t, d2, out):
     K = T.shape[0] - 1
     if t <= T[K]:
         i = min(max(np.searchsorted(T, t, side="right") - 1, 0), K - 1)
-        interpolate(T, P, Pd, np.full(P.shape[1], d2), i, t, out)
+        interpolate(T, P, Pd, np.full(P.shape[1], d2), lag.Pm, i, t, out)
         return
     tau = t - T[K]
     for c in range(out.shape[0]):
@@ -358,6 +421,51 @@ def rk_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2, k3,
         err[r] = C[8, r] * (k4[r] - k5[r])
 
 
+@numba.njit(cache=True, error_model="numpy")
+def dopri_step(grad, params, coef, mode, sqrt_time, lag, D, s, h, y, F, z, y_new, err, mid,
+               work):
+    """One Dormand-Prince 5(4) step h from (s, y) of the whole field f = dy/ds, (dt/ds)(N - D y).
+
+    F[0] = f(s, y) is given; the stages fill F[1:6], and F[6] = f(s + h, y_new) is the next
+    step's first (FSAL). err is the difference from the embedded fourth-order solution, mid
+    the dense output at t + h/2 (6 gradient evaluations).
+
+    Returns (h rho, h L): rho = |F[6] - F[5]| / |y_new - z6|, the Lipschitz estimate of f
+    from the two stages at t + h, and L the same for N = f + D y.
+    """
+    ny = y.shape[0]
+    for i in range(1, 6):
+        for r in range(ny):
+            acc = 0.0
+            for j in range(i):
+                acc += DOPRI_A[i, j] * F[j, r]
+            z[r] = y[r] + h * acc
+        full_field(grad, params, coef, mode, sqrt_time, lag, D, s + DOPRI_C[i] * h, z, work,
+                   F[i])
+    for r in range(ny):
+        acc = 0.0
+        for j in range(6):
+            acc += DOPRI_B[j] * F[j, r]
+        y_new[r] = y[r] + h * acc
+    full_field(grad, params, coef, mode, sqrt_time, lag, D, s + h, y_new, work, F[6])
+    rate = clock(s + h, sqrt_time)[1]
+    num = num_n = den = 0.0
+    for r in range(ny):
+        e = 0.0
+        m = 0.0
+        for j in range(7):
+            e += DOPRI_E[j] * F[j, r]
+            m += DOPRI_MID[j] * F[j, r]
+        err[r] = h * e
+        mid[r] = y[r] + h * m
+        num += (F[6, r] - F[5, r]) ** 2
+        num_n += (F[6, r] - F[5, r] + rate * D[r] * (y_new[r] - z[r])) ** 2
+        den += (y_new[r] - z[r]) ** 2
+    if den == 0.0:
+        return 0.0, 0.0
+    return h * math.sqrt(num / den), h * math.sqrt(num_n / den)
+
+
 @numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
                                   _F, _F, _VEC, _VEC, _VEC, _VEC),
            cache=True, error_model="numpy")
@@ -496,9 +604,10 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
 @numba.njit(cache=True, error_model="numpy")
 def error_norm(err, y, y_new, tol, n, floor):
     """max_r |err_r| / scale_r: theta absolutely (scale tol), the moments relative to tol, each
-    against max(|y_r|, |y_new_r|, floor_r). The floors: 1e-3 of the largest |m| so far for the
-    first moment, which crosses zero; eps^2 for the squared-gradient memory, below which it
-    does not change sqrt(vhat) + eps."""
+    against max(|y_r|, |y_new_r|, floor_r). The floors: the larger of 1 and 1e-3 of the largest
+    |m| so far for the first moment, which crosses zero (so that m is measured like theta, or
+    relative to its size, as the result's error estimate measures it); eps^2 for the
+    squared-gradient memory, below which it does not change sqrt(vhat) + eps."""
     norm = 0.0
     for r in range(err.shape[0]):
         if not np.isfinite(err[r]):
@@ -511,17 +620,19 @@ def error_norm(err, y, y_new, tol, n, floor):
 
 
 @numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
-                                  _VEC, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC, types.int8[::1],
-                                  _B),
+                                  _VEC, _MAT, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC,
+                                  types.int8[::1], _B),
            cache=True, error_model="numpy")
-def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, given, tol,
-          max_nfev, control, implicit, replay):
+def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end, given, tol,
+          max_nfev, control, methods, replay):
     """Integrate from node ``count - 1`` of (S, Y, dY) to s_end, appending the nodes.
 
     Parameters
     ----------
-    S, Y, dY : arrays with room for the nodes
-        Nodes of the integration variable s, the state there and dy/ds; filled up to ``count``.
+    S, Y, dY, M : arrays with room for the nodes
+        Nodes of the integration variable s, the state there and dy/ds, filled up to
+        ``count``; M, per step, the state at its midpoint where it was a DOPRI step (the
+        dense output, see :func:`interpolate`), NaN elsewhere.
     s_end : float
         Where to stop (adaptive steps).
     given : ndarray
@@ -534,12 +645,13 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
     control : ndarray, in and out
         [next step, previous error norm, then per state the smallest magnitude its error is
         measured against]; a march that returned FULL resumes where it stopped.
-    implicit : int8 array, in and out
-        Per step (from node i), 1 if it was taken by SDIRK4. With ``replay`` (given nodes of
-        an earlier adaptive sweep), each step is taken by the method recorded for it, which
-        that sweep's error control accepted, instead of by the stiffness test: a step long
-        against the memory's decay that the explicit step integrated exactly would otherwise
-        go to SDIRK4, whose stability function only approximates the decay.
+    methods : int8 array, in and out
+        Per step (from node i), how it was taken: ETD, SDIRK or DOPRI. With ``replay`` (given
+        nodes of an earlier adaptive sweep), each step is taken by the method recorded for it,
+        which that sweep's error control accepted, instead of by the stiffness tests: a step
+        long against the memory's decay that the exponential step integrated exactly would
+        otherwise go to SDIRK4, whose stability function only approximates the decay. Other
+        given nodes (the fixed grid) take the exponential RK4 step, or SDIRK4 where stiff.
 
     Returns
     -------
@@ -555,9 +667,13 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
     stages = np.empty((10, ny))
     k1, k2, k3, k4, k5 = stages[0], stages[1], stages[2], stages[3], stages[4]
     z2, z3, z4, y_new, err = stages[5], stages[6], stages[7], stages[8], stages[9]
+    F = np.empty((7, ny))
+    mid = np.empty(ny)
     C = np.empty((9, ny))
     work = np.empty(2 * coef.nm)
     floor = control[2:]
+    fastest = np.max(D) * clock(s_end, sqrt_time)[1] if adaptive else 0.0
+    rho = lip = 0.0  # Lipschitz estimates of the field and of N from the last step
     i = count - 1
     s = S[i]
     y = Y[i].copy()
@@ -570,6 +686,7 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
     h = control[0]
     err_prev = control[1]
     step = 0  # index into ``given`` of the current node
+    just_rejected = False
     while True:
         if adaptive:
             if s >= s_end:
@@ -579,52 +696,85 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
             if step + 1 >= given.shape[0]:
                 break
             hs = given[step + 1] - given[step]
-        if i + 1 >= S.shape[0] or nfev + 4 > max_nfev:
+        if i + 1 >= S.shape[0] or nfev + 6 > max_nfev:
             control[0], control[1] = h, err_prev
             return (FULL if i + 1 >= S.shape[0] else OUT_OF_WORK), i + 1, nfev, rejected, \
                 stiff, failures
-        step_coefficients(D, sqrt_time, s, hs, C)
-        stiffness = rk_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2,
-                              k3, z2, z3, work)
-        nfev += 2
-        explicit = True
-        if stiff_ok and ((implicit[i] == 1) if replay else stiffness > STIFF):
-            stiff += 1
-            explicit = False
-            if adaptive:
-                nfev += sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y,
-                                       k1, z3, z4, y_new, k5, err, floor, work)
-            else:  # given nodes: retry a Newton failure with 2, 4, 8 SDIRK steps (replayed
-                # steps start with the two half steps their adaptive sweep accepted)
-                for level in range(1 if replay else 0, HALVINGS + 1):
-                    ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs,
-                                            2 ** level, y, y_new, floor, work)
-                    nfev += evals
-                    if ok:
-                        break
-                if not ok:
-                    failures += 1
-                    explicit = True
-        if explicit:
-            rk_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2, k3, k4, k5,
-                      z4, y_new, err, work)
+        if replay:
+            method = methods[i]
+        elif not adaptive:
+            method = ETD
+        elif hs * rho <= DOPRI_STIFF:
+            method = DOPRI
+        elif hs * lip <= STIFF:
+            method = ETD  # the decays are stiff, N is not: integrate them exactly
+        elif hs * rho <= 10.0 * DOPRI_STIFF or not stiff_ok:
+            # moderately stiff: DOPRI5 at its stability limit costs less than SDIRK4
+            method = DOPRI
+            hs = DOPRI_STIFF / rho
+        else:
+            method = ETD  # stiff in N: SDIRK4, through the test of the exponential path
+        if method == DOPRI:
+            for r in range(ny):
+                F[0, r] = dY[i, r]
+            rho, lip = dopri_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, F, z2,
+                                  y_new, err, mid, work)
+            rho /= hs
+            lip /= hs
+            nfev += 6
+            rate = clock(s + hs, sqrt_time)[1]
+            for r in range(ny):
+                k5[r] = F[6, r] + rate * D[r] * y_new[r]
+        else:
+            step_coefficients(D, sqrt_time, s, hs, C)
+            stiffness = rk_stages(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1,
+                                  k2, k3, z2, z3, work)
             nfev += 2
+            lip = stiffness / hs
+            rho = lip + fastest
+            if stiff_ok and ((method == SDIRK) if replay else stiffness > STIFF):
+                stiff += 1
+                method = SDIRK
+                if adaptive:
+                    nfev += sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs,
+                                           y, k1, z3, z4, y_new, k5, err, floor, work)
+                else:  # given nodes: retry a Newton failure with 2, 4, 8 SDIRK steps
+                    # (replayed steps start with the two half steps their sweep accepted)
+                    for level in range(1 if replay else 0, HALVINGS + 1):
+                        ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s,
+                                                hs, 2 ** level, y, y_new, floor, work)
+                        nfev += evals
+                        if ok:
+                            break
+                    if not ok:
+                        failures += 1
+                        method = ETD
+            else:
+                method = ETD
+            if method == ETD:
+                rk_finish(grad, params, coef, mode, sqrt_time, lag, s, hs, y, C, k1, k2, k3,
+                          k4, k5, z4, y_new, err, work)
+                nfev += 2
         finite = np.all(np.isfinite(y_new))
-        if not explicit and finite and not adaptive:
+        if method == SDIRK and finite and not adaptive:
             scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
             nfev += 1
         if adaptive:
             norm = error_norm(err, y, y_new, tol, n, floor) if finite else np.inf
+            order = 5.0 if method == DOPRI else 4.0  # of the error estimate, in h
             if norm > 1.0:
                 rejected += 1
-                h = hs * max(MIN_FACTOR, SAFETY * norm ** -0.25)
+                just_rejected = True
+                h = hs * max(MIN_FACTOR, SAFETY * norm ** (-1.0 / order))
                 if h < MIN_STEP * max(1.0, abs(s)):
                     control[0], control[1] = h, err_prev
                     return BLOW_UP, i + 1, nfev, rejected, stiff, failures
                 continue
             norm = max(norm, 1e-4)
-            factor = SAFETY * norm ** (-0.25 + PI_BETA) * err_prev ** -PI_BETA
-            h = hs * min(MAX_FACTOR, max(MIN_FACTOR, factor))
+            factor = SAFETY * norm ** (-1.0 / order + PI_BETA) * err_prev ** -PI_BETA
+            # no growth right after a rejection (Hairer, Norsett & Wanner I, II.4)
+            h = hs * min(1.0 if just_rejected else MAX_FACTOR, max(MIN_FACTOR, factor))
+            just_rejected = False
             err_prev = norm
             s = s + hs
         elif not finite:
@@ -632,7 +782,9 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, count, s_end, g
         else:
             step += 1
             s = given[step]
-        implicit[i] = 0 if explicit else 1
+        methods[i] = method
+        for r in range(ny):
+            M[i, r] = mid[r] if method == DOPRI else np.nan
         i += 1
         S[i] = s
         rate = clock(s, sqrt_time)[1]
@@ -651,7 +803,7 @@ plain_march = plain(march)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def interpolate_many(T, Y, dY, D, index, x, out):
+def interpolate_many(T, Y, dY, D, M, index, x, out):
     """:func:`interpolate` at every x[k], between the nodes index[k] and index[k] + 1."""
     for k in range(x.shape[0]):
-        interpolate(T, Y, dY, D, index[k], x[k], out[k])
+        interpolate(T, Y, dY, D, M, index[k], x[k], out[k])

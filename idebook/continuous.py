@@ -255,10 +255,14 @@ class Segment:
         The nodes in the integration variable: t, or s = sqrt(t) where ``sqrt_time``.
     Y, dY : numpy.ndarray
         The state y = (theta, m, v) at the nodes and its derivative dy/dX.
+    M : numpy.ndarray
+        Per step, the state at its midpoint where it was a DOPRI step, else NaN: with Y and dY
+        it gives the step's own dense output (``idebook._fast.interpolate``).
     sqrt_time : bool
         Whether X is sqrt(t) (Adam's first window).
-    implicit : numpy.ndarray
-        Per step, 1 where it was taken by SDIRK4 (``idebook._fast.march``).
+    methods : numpy.ndarray
+        Per step, how it was taken: ``idebook._fast.ETD``, ``SDIRK`` or ``DOPRI``
+        (``idebook._fast.march``).
     D : numpy.ndarray
         The decay rates of the state's linear part (exponential interpolation over steps
         long against 1/D, see ``idebook._fast.interpolate``).
@@ -267,8 +271,9 @@ class Segment:
     X: np.ndarray
     Y: np.ndarray
     dY: np.ndarray
+    M: np.ndarray
     sqrt_time: bool
-    implicit: np.ndarray
+    methods: np.ndarray
     D: np.ndarray
 
     @property
@@ -283,13 +288,14 @@ class Segment:
         i = np.clip(np.searchsorted(X, x, side="right") - 1, 0, X.size - 2)
         out = np.empty((x.size, self.Y.shape[1]))
         D = np.zeros(self.Y.shape[1]) if self.sqrt_time else self.D
-        interpolate_many(X, self.Y, self.dY, D, i, x, out)
+        interpolate_many(X, self.Y, self.dY, D, self.M, i, x, out)
         return out
 
     def lag(self, iv: int) -> _fast.Lag:
         """The squared-gradient memory, for the next Picard sweep's window integral."""
         return _fast.Lag(np.ascontiguousarray(self.X), np.ascontiguousarray(self.Y[:, iv:]),
-                         np.ascontiguousarray(self.dY[:, iv:]))
+                         np.ascontiguousarray(self.dY[:, iv:]),
+                         np.ascontiguousarray(self.M[:, iv:]))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -386,7 +392,8 @@ class _System:
         self.args = (model.objective.grad, model.objective.params)
         self.max_nfev = max_nfev
         self.nfev = self.rejected = self.stiff = self.newton_failures = 0
-        self.no_lag = _fast.Lag(np.zeros(1), np.zeros((1, nm)), np.zeros((1, nm)))
+        self.no_lag = _fast.Lag(np.zeros(1), np.zeros((1, nm)), np.zeros((1, nm)),
+                                np.zeros((1, nm)))
 
     def march(self, mode: int, lag: _fast.Lag | None, y0: np.ndarray, x0: float, x_end: float,
               sqrt_time: bool = False, given: np.ndarray | None = None, tol: float = 0.0,
@@ -399,27 +406,28 @@ class _System:
         given = np.empty(0) if given is None else np.ascontiguousarray(given, dtype=float)
         rows = given.size if given.size else 256
         rows = min(rows, max(2, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1))))
-        S, Y, dY = np.empty(rows), np.empty((rows, self.ny)), np.empty((rows, self.ny))
+        S, Y, dY, M = (np.empty((rows,) + shape) for shape in ((), (self.ny,), (self.ny,),
+                                                                (self.ny,)))
         S[0], Y[0] = x0, y0
-        implicit = np.zeros(rows, dtype=np.int8)
+        methods = np.zeros(rows, dtype=np.int8)
         if follow is not None:
-            implicit[:follow.implicit.size] = follow.implicit
-        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.iv - self.n),
+            methods[:follow.methods.size] = follow.methods
+        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.ones(self.iv - self.n),
                                   np.full(self.nm, self.model.eps**2)])
         count = 1
         while True:
             status, count, nfev, rejected, stiff, failures = self.march_loop(
                 *self.args, self.coef, mode, sqrt_time, self.no_lag if lag is None else lag,
-                self.D, S, Y, dY, count, x_end, given[count - 1:] if given.size else given,
-                tol, self.max_nfev - self.nfev, control, implicit, follow is not None)
+                self.D, S, Y, dY, M, count, x_end, given[count - 1:] if given.size else given,
+                tol, self.max_nfev - self.nfev, control, methods, follow is not None)
             self.nfev += nfev - 1 if count > 1 and status != _fast.REACHED else nfev
             self.rejected += rejected
             self.stiff += stiff
             self.newton_failures += failures
             if status == _fast.REACHED:
                 return Segment(X=S[:count].copy(), Y=Y[:count].copy(), dY=dY[:count].copy(),
-                               sqrt_time=sqrt_time, implicit=implicit[:count - 1].copy(),
-                               D=self.D)
+                               M=M[:count - 1].copy(), sqrt_time=sqrt_time,
+                               methods=methods[:count - 1].copy(), D=self.D)
             if status == _fast.BLOW_UP:
                 x = S[count - 1]
                 _diverged(self.model, x * x if sqrt_time else x)
@@ -428,8 +436,9 @@ class _System:
             more = min(rows, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1)) - rows)
             if more <= 0:
                 raise _OutOfMemory
-            S, Y, dY = (np.concatenate([a, np.empty((more,) + a.shape[1:])]) for a in (S, Y, dY))
-            implicit = np.concatenate([implicit, np.zeros(more, dtype=np.int8)])
+            S, Y, dY, M = (np.concatenate([a, np.empty((more,) + a.shape[1:])])
+                           for a in (S, Y, dY, M))
+            methods = np.concatenate([methods, np.zeros(more, dtype=np.int8)])
             rows += more
 
 
@@ -583,7 +592,8 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     else:  # theta is unknown: NaN everywhere
         seg = Segment(X=np.array([0.0, max(t_end, model.alpha)]),
                       Y=np.full((2, system.ny), np.nan), dY=np.full((2, system.ny), np.nan),
-                      sqrt_time=False, implicit=np.zeros(1, dtype=np.int8), D=system.D)
+                      M=np.full((1, system.ny), np.nan),
+                      sqrt_time=False, methods=np.zeros(1, dtype=np.int8), D=system.D)
         solve = _Solve(segments=(seg,), sweeps=0, residual=np.inf, converged=False)
         sol = HermiteSolution(segments=(seg,), n=model.n, iv=system.iv, names=names,
                               t_end=t_end)

@@ -88,10 +88,12 @@ def test_lu_solve_matches_numpy():
 
 
 def _stiff_everywhere(monkeypatch, fail_full_steps=False):
-    """Send every step of the interpreted march through SDIRK4 (and optionally make Newton fail
-    on every full step of the grid alpha/8, so that each one is retried as two half steps)."""
+    """Send every step of the interpreted march through SDIRK4, never DOPRI5 (and optionally
+    make Newton fail on every full step of the grid alpha/8, so that each one is retried as
+    two half steps)."""
     namespace = _fast.plain_march.__globals__
     monkeypatch.setitem(namespace, "STIFF", -1.0)
+    monkeypatch.setitem(namespace, "DOPRI_STIFF", -1.0)
     if fail_full_steps:
         sdirk = namespace["sdirk_step"]
 
@@ -124,6 +126,8 @@ def test_adaptive_sdirk_steps_agree_with_lawson_rk4(monkeypatch, name):
     _stiff_everywhere(monkeypatch)
     implicit = getattr(continuous, name)(QUADRATIC, THETA0, **kw)
     assert explicit.success and implicit.success
+    assert all((seg.methods == _fast.SDIRK).all() for seg in implicit.sol.segments)
+    assert any((seg.methods == _fast.DOPRI).any() for seg in explicit.sol.segments)
     assert np.max(np.abs(implicit.theta - explicit.theta)) < 3e-8
 
 
