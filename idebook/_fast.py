@@ -240,36 +240,61 @@ def interpolate(T, Y, dY, D, M, i, x, out):
     step that contains the window are then those of that quadratic forcing. Every other
     component (theta without weight decay) is cubic Hermite.
     """
+    fit = np.empty((out.shape[0], 5))
+    fit_step(T, Y, dY, D, M, i, fit)
+    evaluate(T, Y, D, M, i, x, fit, out)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def fit_step(T, Y, dY, D, M, i, fit):
+    """The part of :func:`interpolate` that depends on the step i alone, per component c: the
+    coefficients of the quartic or cubic in (x - T[i]) / h, or, for an exponential component,
+    (n0, a, b) of its forcing n0 + a tau + b tau^2."""
+    h = T[i + 1] - T[i]
+    quartic = not np.isnan(M[i, 0])
+    for c in range(fit.shape[0]):
+        d = D[c]
+        y0, y1 = Y[i, c], Y[i + 1, c]
+        if quartic or d == 0.0:
+            f0, f1 = h * dY[i, c], h * dY[i + 1, c]
+            fit[c, 0] = y0
+            fit[c, 1] = f0
+            fit[c, 2] = 3.0 * (y1 - y0) - 2.0 * f0 - f1
+            fit[c, 3] = -2.0 * (y1 - y0) + f0 + f1
+            fit[c, 4] = 0.0
+            if quartic:  # add the bump 16 s^2 (1 - s)^2, 1 at the midpoint
+                delta = 16.0 * (M[i, c] - 0.5 * (y0 + y1) - (f0 - f1) / 8.0)
+                fit[c, 2] += delta
+                fit[c, 3] -= 2.0 * delta
+                fit[c, 4] = delta
+            continue
+        n0 = dY[i, c] + d * y0
+        n1 = dY[i + 1, c] + d * y1
+        q1, q2, q3 = phi123(-d * h)
+        rest = y1 - math.exp(-d * h) * y0 - h * q1 * n0
+        den = h ** 3 * (2.0 * q3 - q2)
+        b = (rest - (n1 - n0) * h * q2) / den if den != 0.0 else 0.0
+        fit[c, 0] = n0
+        fit[c, 1] = (n1 - n0) / h - b * h
+        fit[c, 2] = b
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def evaluate(T, Y, D, M, i, x, fit, out):
+    """:func:`interpolate` at x in step i, given the step's :func:`fit_step`."""
     h = T[i + 1] - T[i]
     tau = x - T[i]
     s = tau / h
-    h10 = s * (1.0 - s) ** 2
-    h01 = s * s * (3.0 - 2.0 * s)
-    h11 = s * s * (s - 1.0)
-    quartic = not np.isnan(M[i, 0])
-    bump = 16.0 * (s * (1.0 - s)) ** 2  # 1 at the midpoint, 0 with its slope at both nodes
+    poly = not np.isnan(M[i, 0])
     for c in range(out.shape[0]):
         d = D[c]
-        if quartic:
-            cubic_mid = 0.5 * (Y[i, c] + Y[i + 1, c]) + h / 8.0 * (dY[i, c] - dY[i + 1, c])
-            out[c] = (Y[i, c] + h01 * (Y[i + 1, c] - Y[i, c])
-                      + h * (h10 * dY[i, c] + h11 * dY[i + 1, c])
-                      + bump * (M[i, c] - cubic_mid))
-            continue
-        if d == 0.0:
-            out[c] = (Y[i, c] + h01 * (Y[i + 1, c] - Y[i, c])
-                      + h * (h10 * dY[i, c] + h11 * dY[i + 1, c]))
-            continue
-        n0 = dY[i, c] + d * Y[i, c]
-        n1 = dY[i + 1, c] + d * Y[i + 1, c]
-        q1, q2, q3 = phi123(-d * h)
-        rest = Y[i + 1, c] - math.exp(-d * h) * Y[i, c] - h * q1 * n0
-        den = h ** 3 * (2.0 * q3 - q2)
-        b = (rest - (n1 - n0) * h * q2) / den if den != 0.0 else 0.0
-        a = (n1 - n0) / h - b * h
-        p1, p2, p3 = phi123(-d * tau)
-        out[c] = (math.exp(-d * tau) * Y[i, c] + tau * p1 * n0 + tau * tau * p2 * a
-                  + 2.0 * tau ** 3 * p3 * b)
+        if poly or d == 0.0:
+            out[c] = fit[c, 0] + s * (fit[c, 1] + s * (fit[c, 2] + s * (fit[c, 3]
+                                                                       + s * fit[c, 4])))
+        else:
+            p1, p2, p3 = phi123(-d * tau)
+            out[c] = (math.exp(-d * tau) * Y[i, c] + tau * p1 * fit[c, 0]
+                      + tau * tau * p2 * fit[c, 1] + 2.0 * tau ** 3 * p3 * fit[c, 2])
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -329,8 +354,9 @@ def full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, out):
 @numba.njit(cache=True, error_model="numpy")
 def phi123(z):
     """(phi1, phi2, phi3)(z), phi_k(z) = sum_j z^j / (j + k)!: the weights of exponential
-    integrators, by their series for |z| < 1 and in closed form beyond."""
-    if abs(z) < 1.0:
+    integrators, by their series for |z| < 0.1 and in closed form beyond (where cancellation
+    costs phi3 at most 1e-13 of its value)."""
+    if abs(z) < 0.1:
         p1 = p2 = p3 = 0.0
         term = 1.0  # z^j / j!
         for j in range(25):
@@ -338,6 +364,8 @@ def phi123(z):
             p2 += term / ((j + 1) * (j + 2))
             p3 += term / ((j + 1) * (j + 2) * (j + 3))
             term *= z / (j + 1)
+            if abs(term) < 1e-18:  # the sums are near 1, 1/2, 1/6: the rest is below round-off
+                break
         return p1, p2, p3
     e = math.expm1(z)
     return e / z, (e - z) / (z * z), (e - z - 0.5 * z * z) / (z * z * z)
@@ -700,6 +728,7 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             control[0], control[1] = h, err_prev
             return (FULL if i + 1 >= S.shape[0] else OUT_OF_WORK), i + 1, nfev, rejected, \
                 stiff, failures
+        wish = h  # the step the controller asked for, before a cut to DOPRI5's stability
         if replay:
             method = methods[i]
         elif not adaptive:
@@ -774,6 +803,10 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             factor = SAFETY * norm ** (-1.0 / order + PI_BETA) * err_prev ** -PI_BETA
             # no growth right after a rejection (Hairer, Norsett & Wanner I, II.4)
             h = hs * min(1.0 if just_rejected else MAX_FACTOR, max(MIN_FACTOR, factor))
+            if hs < wish and s + hs < s_end:
+                # cut to DOPRI5's stability limit: the controller's step grows on, so that
+                # SDIRK4 takes over where the cut is severe
+                h = max(h, wish * min(MAX_FACTOR, max(MIN_FACTOR, factor)))
             just_rejected = False
             err_prev = norm
             s = s + hs
@@ -803,7 +836,17 @@ plain_march = plain(march)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def interpolate_many(T, Y, dY, D, M, index, x, out):
-    """:func:`interpolate` at every x[k], between the nodes index[k] and index[k] + 1."""
+def interpolate_many(T, Y, dY, D, M, x, out):
+    """:func:`interpolate` at every x[k] in [T[0], T[-1]] (the step of x[k] found from the last
+    one's, and each step fitted once for a run of points in it)."""
+    fit = np.empty((out.shape[1], 5))
+    last = T.shape[0] - 2
+    i = 0
+    fitted = -1
     for k in range(x.shape[0]):
-        interpolate(T, Y, dY, D, M, index[k], x[k], out[k])
+        if not (T[i] <= x[k] < T[i + 1]):
+            i = min(max(np.searchsorted(T, x[k], side="right") - 1, 0), last)
+        if i != fitted:
+            fitted = i
+            fit_step(T, Y, dY, D, M, i, fit)
+        evaluate(T, Y, D, M, i, x[k], fit, out[k])

@@ -283,12 +283,10 @@ class Segment:
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         """The interpolated state at times t inside the segment, shape (t.size, state)."""
-        x = np.sqrt(t) if self.sqrt_time else t
-        X = self.X
-        i = np.clip(np.searchsorted(X, x, side="right") - 1, 0, X.size - 2)
+        x = np.sqrt(t) if self.sqrt_time else np.ascontiguousarray(t, dtype=float)
         out = np.empty((x.size, self.Y.shape[1]))
         D = np.zeros(self.Y.shape[1]) if self.sqrt_time else self.D
-        interpolate_many(X, self.Y, self.dY, D, self.M, i, x, out)
+        interpolate_many(self.X, self.Y, self.dY, D, self.M, x, out)
         return out
 
     def lag(self, iv: int) -> _fast.Lag:
@@ -338,11 +336,12 @@ class HermiteSolution:
 
     def states(self, t: np.ndarray) -> np.ndarray:
         """The whole state y at the times t (no checks)."""
+        if len(self.segments) == 1:
+            return self.segments[0](t)
         out = np.empty((t.size, self.segments[0].Y.shape[1]))
+        which = np.searchsorted([seg.t[0] for seg in self.segments[1:]], t, side="right")
         for k, seg in enumerate(self.segments):
-            inside = t >= seg.t[0] if k else np.ones(t.size, dtype=bool)
-            if k + 1 < len(self.segments):
-                inside &= t < self.segments[k + 1].t[0]
+            inside = which == k
             if inside.any():
                 out[inside] = seg(t[inside])
         return out
@@ -511,8 +510,10 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
                 seg = system.march(mode, lag, y0, 0.0, end, tol=sweep_tol, h0=alpha / 4)
                 change = _change(seg, previous, t_end, system.n)
             residual = change
-            # a coarse solve need not iterate below its own local tolerance
-            if residual <= max(picard_tol, tol) and (N or sweep_tol == tol):
+            # a coarse solve need not iterate below its own local tolerance; a sweep that
+            # follows the nodes of one solved to tol is as accurate as that one
+            if residual <= max(picard_tol, tol) and (N or follow is not None
+                                                      or sweep_tol == tol):
                 return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
         if follow is None and not N and sweep_tol == tol:
             follow = seg
