@@ -80,6 +80,7 @@ MIN_FACTOR = 0.2
 MAX_FACTOR = 5.0
 PI_BETA = 0.08  # weight of the previous error in the PI controller (0: the classical I rule)
 NEWTON_TOL = 1e-12  # Newton's updates, relative to |y| + floor (see sdirk_step)
+NEWTON_ITERATIONS = 50  # per SDIRK stage
 MIN_STEP = 1e-13  # relative to max(1, |s|): a smaller step is a singularity or a blow-up
 
 # SDIRK4 of Hairer & Wanner (gamma = 1/4, L-stable, stiffly accurate: b = last row of A)
@@ -546,7 +547,7 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, flo
                 base[r] += hs * SDIRK_A[st, j] * F[j, r]
         Yst = y.copy() if st == 0 else z.copy()
         converged = False
-        for _ in range(50):
+        for _ in range(NEWTON_ITERATIONS):
             full_field(grad, params, coef, mode, sqrt_time, lag, D, s + SDIRK_C[st] * hs, Yst,
                        work, fz)
             dY = Yst - base - GAMMA * hs * fz
@@ -630,21 +631,55 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
 
 
 @numba.njit(cache=True, error_model="numpy")
-def error_norm(err, y, y_new, tol, n, floor):
+def error_norm(err, y, y_new, tol, n, floor, relax, cap):
     """max_r |err_r| / scale_r: theta absolutely (scale tol), the moments relative to tol, each
     against max(|y_r|, |y_new_r|, floor_r). The floors: the larger of 1 and 1e-3 of the largest
     |m| so far for the first moment, which crosses zero (so that m is measured like theta, or
     relative to its size, as the result's error estimate measures it); eps^2 for the
-    squared-gradient memory, below which it does not change sqrt(vhat) + eps."""
+    squared-gradient memory, below which it does not change sqrt(vhat) + eps.
+
+    A squared-gradient memory's relative tolerance is then widened by ``relax`` (see
+    :func:`memory_relaxation`), up to the absolute ``cap`` that the result's error estimate
+    applies to it (tol times the larger of 1 and its largest value).
+    """
     norm = 0.0
+    nm = relax.shape[0]
+    iv = err.shape[0] - nm
     for r in range(err.shape[0]):
         if not np.isfinite(err[r]):
             return np.inf
         if err[r] == 0.0:
             continue
-        scale = tol if r < n else tol * max(abs(y[r]), abs(y_new[r]), floor[r])
+        if r < n:
+            scale = tol
+        else:
+            scale = tol * max(abs(y[r]), abs(y_new[r]), floor[r])
+            if r >= iv:
+                scale = max(scale, min(scale * relax[r - iv], tol * cap[r - iv]))
         norm = max(norm, abs(err[r]) / scale)
     return norm
+
+
+@numba.njit(cache=True, error_model="numpy")
+def memory_relaxation(coef, dY, i, k5, D, y_new, rate, span, relax):
+    """How far the relative tolerance of each squared-gradient memory can widen over the step
+    from node i: a relative error r in vhat changes theta' by at most r |theta'| / 2 and
+    persists over its kernel's time 1/d2 (or the rest of the span), so it moves theta by
+    r |theta'| T / 2, which tol bounds already for r = 2 tol / (|theta'| T). |theta'| is the
+    larger of its values at the step's two ends (per coordinate for a per-coordinate memory).
+    The relaxation is 1 where theta moves fast, large where it rests (at a minimiser, where
+    the memory decays on its own and would otherwise be resolved to its last digits)."""
+    n = coef.n
+    persist = span if coef.d2 == 0.0 else min(span, 1.0 / (coef.d2 * rate))
+    for j in range(relax.shape[0]):
+        speed = 0.0
+        for c in range(n):
+            if coef.per_coordinate and c != j:
+                continue
+            speed = max(speed, abs(dY[i, c]), abs(k5[c] - rate * D[c] * y_new[c]))
+        moved = speed * persist
+        relax[j] = 2.0 / moved if moved > 2.0 / 1e300 else 1e300
+        relax[j] = max(relax[j], 1.0)
 
 
 @numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
@@ -702,6 +737,10 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
     floor = control[2:]
     fastest = np.max(D) * clock(s_end, sqrt_time)[1] if adaptive else 0.0
     rho = lip = 0.0  # Lipschitz estimates of the field and of N from the last step
+    relax = np.ones(coef.nm)
+    cap = np.ones(coef.nm)  # the larger of 1 and the largest |memory| so far
+    for j in range(coef.nm):
+        cap[j] = max(1.0, abs(Y[count - 1, iv + j]))
     i = count - 1
     s = S[i]
     y = Y[i].copy()
@@ -762,6 +801,11 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             lip = stiffness / hs
             rho = lip + fastest
             if stiff_ok and ((method == SDIRK) if replay else stiffness > STIFF):
+                # the most an SDIRK4 step can cost: its Jacobian and five stages of Newton
+                most = 2 * ny + 1 + 5 * (NEWTON_ITERATIONS + 1)
+                if nfev + (3 if adaptive else 2 if replay else 1) * most + 1 > max_nfev:
+                    control[0], control[1] = h, err_prev
+                    return OUT_OF_WORK, i + 1, nfev, rejected, stiff, failures
                 stiff += 1
                 method = SDIRK
                 if adaptive:
@@ -770,6 +814,9 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                 else:  # given nodes: retry a Newton failure with 2, 4, 8 SDIRK steps
                     # (replayed steps start with the two half steps their sweep accepted)
                     for level in range(1 if replay else 0, HALVINGS + 1):
+                        if nfev + 2 ** level * most + 1 > max_nfev:
+                            control[0], control[1] = h, err_prev
+                            return OUT_OF_WORK, i + 1, nfev, rejected, stiff, failures
                         ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s,
                                                 hs, 2 ** level, y, y_new, floor, work)
                         nfev += evals
@@ -789,7 +836,12 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
             nfev += 1
         if adaptive:
-            norm = error_norm(err, y, y_new, tol, n, floor) if finite else np.inf
+            if finite:
+                memory_relaxation(coef, dY, i, k5, D, y_new, clock(s + hs, sqrt_time)[1],
+                                  s_end - s, relax)
+                for j in range(coef.nm):
+                    cap[j] = max(cap[j], abs(y_new[iv + j]))
+            norm = error_norm(err, y, y_new, tol, n, floor, relax, cap) if finite else np.inf
             order = 5.0 if method == DOPRI else 4.0  # of the error estimate, in h
             if norm > 1.0:
                 rejected += 1

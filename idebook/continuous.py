@@ -27,7 +27,7 @@ from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
-MAX_NFEV = 10**8  # default work limit, see adagrad's max_nfev
+MAX_NFEV = 10**7  # default work limit, see adagrad's max_nfev
 MAX_GRID_BYTES = 2 * 2**30  # largest node arrays (times, states, derivatives) a solve keeps
 LOCAL = 0.25  # the adaptive steps' local tolerance, as a fraction of tol
 # The stage values of the moments near t = 0 are only second-order accurate relative to their
@@ -37,6 +37,11 @@ LOCAL = 0.25  # the adaptive steps' local tolerance, as a fraction of tol
 LAYER_TOL = 1e-12
 SWEEP_TOL = 1e-5  # local tolerance of the first Picard sweep, which freezes q over the window
 REFINEMENTS = 2  # adaptive solves repeated at a smaller tolerance when the estimate is over tol
+# Work allowed to the first Picard sweep, which freezes q over the window. Started at a
+# minimiser, that sweep's field is -g / (sqrt(alpha) |g| + eps): a sign flow, which chatters
+# across theta* in steps of the order of eps. Past this many gradients the iteration starts
+# instead from the memory of theta resting at theta0, which has no such jump.
+FROZEN_MAX_NFEV = 20_000
 
 
 def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
@@ -78,10 +83,11 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
     max_sweeps : int
         Cap on the Picard sweeps per solve (fast) or on Algorithm 4's iterations (paper), >= 1.
     max_nfev : int
-        Cap on the gradient evaluations of the fast method, >= 1; the default 10**8 is some
-        30 s of work on one core. No step starts that could pass it; the solve then returns
-        the last solve that finished with ``success=False`` and ``status=-5``
-        (:data:`idebook.results.STATUS`), or theta = NaN if none did.
+        Cap on the gradient evaluations of the fast method, >= 1; the default 10**7 is a few
+        seconds of work on one core for an objective as cheap as a quadratic (the solver
+        evaluates some 2e6 of its gradients a second). No step starts that could pass it; the
+        solve then returns the last solve that finished with ``success=False`` and
+        ``status=-5`` (:data:`idebook.results.STATUS`), or theta = NaN if none did.
 
     Returns
     -------
@@ -361,7 +367,7 @@ def _diverged(model: Model, t: float) -> None:
 
 
 class _OutOfWork(Exception):
-    """A march would pass the work limit (``max_nfev``)."""
+    """A march would pass the work limit (``max_nfev``, or the march's budget)."""
 
 
 class _OutOfMemory(Exception):
@@ -396,10 +402,14 @@ class _System:
 
     def march(self, mode: int, lag: _fast.Lag | None, y0: np.ndarray, x0: float, x_end: float,
               sqrt_time: bool = False, given: np.ndarray | None = None, tol: float = 0.0,
-              h0: float = 0.0, follow: Segment | None = None) -> Segment:
+              h0: float = 0.0, follow: Segment | None = None, budget: int | None = None
+              ) -> Segment:
         """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, the ``given`` nodes,
         or the nodes and step methods of the adaptive sweep ``follow``. Raises
-        DivergenceError, _OutOfWork or _OutOfMemory."""
+        DivergenceError, _OutOfWork (also past ``budget`` gradients) or _OutOfMemory."""
+        start = self.nfev
+        if self.nfev + 7 > self.max_nfev:  # the first field and one step
+            raise _OutOfWork
         if follow is not None:
             given = follow.X
         given = np.empty(0) if given is None else np.ascontiguousarray(given, dtype=float)
@@ -418,7 +428,9 @@ class _System:
             status, count, nfev, rejected, stiff, failures = self.march_loop(
                 *self.args, self.coef, mode, sqrt_time, self.no_lag if lag is None else lag,
                 self.D, S, Y, dY, M, count, x_end, given[count - 1:] if given.size else given,
-                tol, self.max_nfev - self.nfev, control, methods, follow is not None)
+                tol, self.max_nfev - self.nfev if budget is None else min(
+                    self.max_nfev - self.nfev, start + budget - self.nfev),
+                control, methods, follow is not None)
             self.nfev += nfev - 1 if count > 1 and status != _fast.REACHED else nfev
             self.rejected += rejected
             self.stiff += stiff
@@ -492,8 +504,17 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
         failures = system.newton_failures
         try:
             seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
-                               tol=sweep_tol, h0=alpha / 4, follow=follow)
+                               tol=sweep_tol, h0=alpha / 4, follow=follow,
+                               budget=FROZEN_MAX_NFEV if mode == _fast.FROZEN else None)
             followed = system.newton_failures == failures
+        except _OutOfWork:
+            if mode != _fast.FROZEN or system.nfev >= system.max_nfev - 6:
+                raise
+            # a chattering start: iterate from theta resting at theta0 instead
+            lag, mode = _resting_lag(system, end), _fast.LAGGED
+            seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
+                               tol=sweep_tol, h0=alpha / 4)
+            followed = True
         except DivergenceError:
             if follow is None:
                 raise
@@ -519,6 +540,19 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             follow = seg
         previous, lag, mode = seg, seg.lag(system.iv), _fast.LAGGED
     return _Solve(segments=(previous,), sweeps=max_sweeps, residual=residual, converged=False)
+
+
+def _resting_lag(system: _System, end: float) -> _fast.Lag:
+    """The squared-gradient memory over [0, end] of theta resting at theta0, in closed form
+    (its two-node interpolant is exact: the forcing c2 q is constant)."""
+    model = system.model
+    theta0 = np.asarray(model.theta0, dtype=float).ravel()
+    g = model.objective.grad(theta0, model.objective.params) + 0.5 * model.l2 * theta0
+    q = g * g if model.per_coordinate else np.array([g @ g])
+    c2, d2 = model.c2, model.d2
+    P_end = c2 * q * end if d2 == 0 else c2 * q * -math.expm1(-d2 * end) / d2
+    return _fast.Lag(np.array([0.0, end]), np.vstack([np.zeros_like(q), P_end]),
+                     np.vstack([c2 * q, c2 * q - d2 * P_end]), np.full((1, q.size), np.nan))
 
 
 def _change(seg: Segment, previous: Segment, t_end: float, n: int) -> float:

@@ -31,7 +31,7 @@ F = quadratic()
 TOL = 1e-8
 FACTOR = 10.0  # success promises an error within FACTOR * tol, dense output included
 REFERENCE_TOL = TOL / 1000
-REFERENCE_MAX_NFEV = 3 * 10**7  # about 10 s; a reference that needs more is unjudged
+REFERENCE_MAX_NFEV = 3 * 10**7  # some 15 s; a reference that needs more is unjudged
 DENSE_TIMES = 64
 
 
