@@ -631,55 +631,20 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
 
 
 @numba.njit(cache=True, error_model="numpy")
-def error_norm(err, y, y_new, tol, n, floor, relax, cap):
+def error_norm(err, y, y_new, tol, n, floor):
     """max_r |err_r| / scale_r: theta absolutely (scale tol), the moments relative to tol, each
-    against max(|y_r|, |y_new_r|, floor_r). The floors: the larger of 1 and 1e-3 of the largest
-    |m| so far for the first moment, which crosses zero (so that m is measured like theta, or
-    relative to its size, as the result's error estimate measures it); eps^2 for the
-    squared-gradient memory, below which it does not change sqrt(vhat) + eps.
-
-    A squared-gradient memory's relative tolerance is then widened by ``relax`` (see
-    :func:`memory_relaxation`), up to the absolute ``cap`` that the result's error estimate
-    applies to it (tol times the larger of 1 and its largest value).
-    """
+    against max(|y_r|, |y_new_r|, floor_r). The floors: 1e-3 of the largest |m| so far for the
+    first moment, which crosses zero; eps^2 for the squared-gradient memory, below which it
+    does not change sqrt(vhat) + eps."""
     norm = 0.0
-    nm = relax.shape[0]
-    iv = err.shape[0] - nm
     for r in range(err.shape[0]):
         if not np.isfinite(err[r]):
             return np.inf
         if err[r] == 0.0:
             continue
-        if r < n:
-            scale = tol
-        else:
-            scale = tol * max(abs(y[r]), abs(y_new[r]), floor[r])
-            if r >= iv:
-                scale = max(scale, min(scale * relax[r - iv], tol * cap[r - iv]))
+        scale = tol if r < n else tol * max(abs(y[r]), abs(y_new[r]), floor[r])
         norm = max(norm, abs(err[r]) / scale)
     return norm
-
-
-@numba.njit(cache=True, error_model="numpy")
-def memory_relaxation(coef, dY, i, k5, D, y_new, rate, span, relax):
-    """How far the relative tolerance of each squared-gradient memory can widen over the step
-    from node i: a relative error r in vhat changes theta' by at most r |theta'| / 2 and
-    persists over its kernel's time 1/d2 (or the rest of the span), so it moves theta by
-    r |theta'| T / 2, which tol bounds already for r = 2 tol / (|theta'| T). |theta'| is the
-    larger of its values at the step's two ends (per coordinate for a per-coordinate memory).
-    The relaxation is 1 where theta moves fast, large where it rests (at a minimiser, where
-    the memory decays on its own and would otherwise be resolved to its last digits)."""
-    n = coef.n
-    persist = span if coef.d2 == 0.0 else min(span, 1.0 / (coef.d2 * rate))
-    for j in range(relax.shape[0]):
-        speed = 0.0
-        for c in range(n):
-            if coef.per_coordinate and c != j:
-                continue
-            speed = max(speed, abs(dY[i, c]), abs(k5[c] - rate * D[c] * y_new[c]))
-        moved = speed * persist
-        relax[j] = 2.0 / moved if moved > 2.0 / 1e300 else 1e300
-        relax[j] = max(relax[j], 1.0)
 
 
 @numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
@@ -737,10 +702,6 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
     floor = control[2:]
     fastest = np.max(D) * clock(s_end, sqrt_time)[1] if adaptive else 0.0
     rho = lip = 0.0  # Lipschitz estimates of the field and of N from the last step
-    relax = np.ones(coef.nm)
-    cap = np.ones(coef.nm)  # the larger of 1 and the largest |memory| so far
-    for j in range(coef.nm):
-        cap[j] = max(1.0, abs(Y[count - 1, iv + j]))
     i = count - 1
     s = S[i]
     y = Y[i].copy()
@@ -836,12 +797,7 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
             nfev += 1
         if adaptive:
-            if finite:
-                memory_relaxation(coef, dY, i, k5, D, y_new, clock(s + hs, sqrt_time)[1],
-                                  s_end - s, relax)
-                for j in range(coef.nm):
-                    cap[j] = max(cap[j], abs(y_new[iv + j]))
-            norm = error_norm(err, y, y_new, tol, n, floor, relax, cap) if finite else np.inf
+            norm = error_norm(err, y, y_new, tol, n, floor) if finite else np.inf
             order = 5.0 if method == DOPRI else 4.0  # of the error estimate, in h
             if norm > 1.0:
                 rejected += 1

@@ -421,7 +421,7 @@ class _System:
         methods = np.zeros(rows, dtype=np.int8)
         if follow is not None:
             methods[:follow.methods.size] = follow.methods
-        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.ones(self.iv - self.n),
+        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.iv - self.n),
                                   np.full(self.nm, self.model.eps**2)])
         count = 1
         while True:
