@@ -72,6 +72,7 @@ PAD = 2  # alpha-windows integrated beyond t_end for the shifted models
 # is limited by accuracy, not by stability.
 STIFF = 1.5
 HALVINGS = 3  # on a given grid, a failed SDIRK step is retried as 2, 4, 8 SDIRK steps
+REPLAY_LIMIT = 100.0  # a replayed step whose own error estimate exceeds this many tol fails
 JACOBIAN_MAX = 64  # larger states never take the stiff path: its Jacobian costs ny + 1 gradients
 
 # Step-size control (Hairer, Norsett & Wanner I, II.4; the PI variant of Gustafsson)
@@ -667,7 +668,9 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
         Nodes to follow without error control, from S[count - 1] (a fixed grid, or an earlier
         sweep's nodes); empty: adaptive steps to ``tol`` up to s_end.
     tol : float
-        Local error tolerance of an adaptive step (theta absolute, the moments relative).
+        Local error tolerance of an adaptive step (theta absolute, the moments relative); with
+        ``replay``, that of the sweep replayed, which a replayed step may not exceed REPLAY_LIMIT
+        times (BLOW_UP).
     max_nfev : int
         No step starts that could take the gradient evaluations past it.
     control : ndarray, in and out
@@ -793,6 +796,11 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                           k4, k5, z4, y_new, err, work)
                 nfev += 2
         finite = np.all(np.isfinite(y_new))
+        if replay and method != SDIRK and finite and error_norm(
+                err, y, y_new, tol, n, floor) > REPLAY_LIMIT:
+            # a replayed step far outside the tolerance of the sweep that chose it: the
+            # nodes do not suit this sweep (the caller adapts again)
+            finite = False
         if method == SDIRK and finite and not adaptive:
             scaled_field(grad, params, coef, mode, sqrt_time, lag, s + hs, y_new, work, k5)
             nfev += 1

@@ -30,6 +30,9 @@ from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Traject
 MAX_NFEV = 10**7  # default work limit, see adagrad's max_nfev
 MAX_GRID_BYTES = 2 * 2**30  # largest node arrays (times, states, derivatives) a solve keeps
 LOCAL = 0.25  # the adaptive steps' local tolerance, as a fraction of tol
+# The smallest local tolerance of a solve: theta's error is measured absolutely, and below this
+# an error estimate of order 1e-16 |theta| is round-off (a request for less is not met, and says so)
+LOCAL_FLOOR = 1e-13
 # The stage values of the moments near t = 0 are only second-order accurate relative to their
 # size, and the bias correction m / (1 - beta^(t/alpha)) divides by a factor ~ t, so uniform
 # steps lose two orders in Adam's first window. Adaptive steps control that error like any
@@ -493,7 +496,9 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     end = t_end + _fast.PAD * alpha
     grid = alpha / N * np.arange(_windows(model, t_end) * N + 1) if N else None
     mode = _fast.FROZEN if lag is None else _fast.LAGGED
-    previous, residual, follow = None, np.inf, None
+    # from an earlier solution's memory the iteration starts near its fixed point: a first change
+    # far above the tolerance is a replay gone wrong, not the iteration's progress
+    previous, residual, follow = None, np.inf if lag is None else 100 * max(tol, picard_tol), None
     for sweeps in range(1, max_sweeps + 1):
         # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
         # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL). Once a
@@ -504,7 +509,8 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
         failures = system.newton_failures
         try:
             seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
-                               tol=sweep_tol, h0=alpha / 4, follow=follow,
+                               tol=tol if follow is not None else sweep_tol, h0=alpha / 4,
+                               follow=follow,
                                budget=FROZEN_MAX_NFEV if mode == _fast.FROZEN else None)
             followed = system.newton_failures == failures
         except _OutOfWork:
@@ -592,7 +598,8 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     system = _System(model, max_nfev)
     picard_tol = tol / 100 if substeps else LOCAL * tol
     plans = ([{"N": substeps // 2}, {"N": substeps}] if substeps
-             else [{"tol": 16 * LOCAL * tol}, {"tol": LOCAL * tol}])
+             else [{"tol": max(LOCAL_FLOOR, 16 * LOCAL * tol)},
+                   {"tol": max(LOCAL_FLOOR, LOCAL * tol)}])
     solves: list[tuple[_Solve, HermiteSolution]] = []
     estimate, stopped, status = np.inf, "", 0
     names = (model.memory_name, "m") if model.has_m else (model.memory_name,)
@@ -619,8 +626,10 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
             break
         if len(solves) >= 2:
             estimate = _difference(sol, solves[-2][1], t_end) / 15.0
-            if (not substeps and estimate > tol and len(solves) < 2 + REFINEMENTS):
-                plans.append({"tol": plan["tol"] * max(tol / estimate, 1e-3) / 2})
+            if (not substeps and estimate > tol and len(solves) < 2 + REFINEMENTS
+                    and plan["tol"] > LOCAL_FLOOR):
+                plans.append({"tol": max(LOCAL_FLOOR,
+                                         plan["tol"] * max(tol / estimate, 1e-3) / 2)})
     message = "The solution converged."
     if solves:
         solve, sol = solves[-1]
