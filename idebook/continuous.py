@@ -499,6 +499,11 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     # from an earlier solution's memory the iteration starts near its fixed point: a first change
     # far above the tolerance is a replay gone wrong, not the iteration's progress
     previous, residual, follow = None, np.inf if lag is None else 100 * max(tol, picard_tol), None
+
+    def sweep(local_tol: float, **kw) -> Segment:  # one sweep over [0, end] from the current lag
+        return system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
+                            tol=local_tol, h0=alpha / 4, **kw)
+
     for sweeps in range(1, max_sweeps + 1):
         # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
         # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL). Once a
@@ -508,18 +513,15 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             tol, min(SWEEP_TOL, residual / 100))
         failures = system.newton_failures
         try:
-            seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
-                               tol=tol if follow is not None else sweep_tol, h0=alpha / 4,
-                               follow=follow,
-                               budget=FROZEN_MAX_NFEV if mode == _fast.FROZEN else None)
+            seg = sweep(tol if follow is not None else sweep_tol, follow=follow,
+                        budget=FROZEN_MAX_NFEV if mode == _fast.FROZEN else None)
             followed = system.newton_failures == failures
         except _OutOfWork:
             if mode != _fast.FROZEN or system.nfev >= system.max_nfev - 6:
                 raise
             # a chattering start: iterate from theta resting at theta0 instead
             lag, mode = _resting_lag(system, end), _fast.LAGGED
-            seg = system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
-                               tol=sweep_tol, h0=alpha / 4)
+            seg = sweep(sweep_tol)
             followed = True
         except DivergenceError:
             if follow is None:
@@ -528,13 +530,13 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
         if follow is not None and not followed:
             # the nodes of an earlier sweep do not suit this one: adapt again
             system.newton_failures, follow = failures, None
-            seg = system.march(mode, lag, y0, 0.0, end, tol=sweep_tol, h0=alpha / 4)
+            seg = sweep(sweep_tol)
         if previous is not None:
             change = _change(seg, previous, t_end, system.n)
             if follow is not None and change > max(picard_tol, tol) and change > residual / 2:
                 # not contracting on the followed nodes: they do not suit this sweep
                 follow = None
-                seg = system.march(mode, lag, y0, 0.0, end, tol=sweep_tol, h0=alpha / 4)
+                seg = sweep(sweep_tol)
                 change = _change(seg, previous, t_end, system.n)
             residual = change
             # a coarse solve need not iterate below its own local tolerance; a sweep that

@@ -97,11 +97,12 @@ def _stiff_everywhere(monkeypatch, fail_full_steps=False):
     if fail_full_steps:
         sdirk = namespace["sdirk_step"]
 
-        def failing(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor, work):
+        def failing(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor,
+                    newton_tol, work):
             if hs > 0.9 * 0.1 / 8:
                 return False, 7
             return sdirk(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor,
-                         work)
+                         newton_tol, work)
 
         monkeypatch.setitem(namespace, "sdirk_step", failing)
 
@@ -129,6 +130,20 @@ def test_adaptive_sdirk_steps_agree_with_lawson_rk4(monkeypatch, name):
     assert all((seg.methods == _fast.SDIRK).all() for seg in implicit.sol.segments)
     assert any((seg.methods == _fast.DOPRI).any() for seg in explicit.sol.segments)
     assert np.max(np.abs(implicit.theta - explicit.theta)) < 3e-8
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_newton_stops_at_a_share_of_the_local_tolerance(monkeypatch, name):
+    # SDIRK's Newton iteration stops at NEWTON_KAPPA times the step's local tolerance: fewer
+    # gradients than iterating to NEWTON_TOL, and a difference far inside the tolerance
+    kw = {"alpha": 0.1, "t_end": 1.0, "tol": 1e-5}
+    _stiff_everywhere(monkeypatch)
+    loose = getattr(continuous, name)(QUADRATIC, THETA0, **kw)
+    monkeypatch.setitem(_fast.plain_march.__globals__, "NEWTON_KAPPA", 0.0)
+    strict = getattr(continuous, name)(QUADRATIC, THETA0, **kw)
+    assert loose.success and strict.success
+    assert loose.nfev < strict.nfev
+    assert np.max(np.abs(loose.theta - strict.theta)) < 0.1 * kw["tol"]
 
 
 @pytest.mark.parametrize(("alpha", "t_end"), [(0.1, 2.0), (0.3, 1.0), (0.1, 0.0), (0.1, 0.05),
