@@ -17,8 +17,11 @@
 #                   requirements.txt alone, then ./postBuild (warms the numba cache with a
 #                   generic CPU target, see ./start); times a first `import idebook` with a cold
 #                   and with the warmed cache; then executes every notebook there through
-#                   ./start. Their checked outputs must equal the committed ones, so together
-#                   with nbval every notebook has been executed twice with the same outputs
+#                   ./start, on "another machine": a C library whose exp, log, pow, ... return
+#                   other last bits (tests/libm_jitter.c), another BLAS kernel and a generic
+#                   numba target. Their checked outputs must equal the committed ones, so
+#                   together with nbval every notebook has been executed twice, on two
+#                   machines' arithmetic, with the same outputs
 #
 # .venv is created with $(PYTHON) from requirements.txt and reinstalled whenever
 # requirements.txt or pyproject.toml change. Missing system tools (npm, chromium) are installed
@@ -39,6 +42,11 @@ VENDOR := _vendor
 NPM_STAMP := node_modules/.idebook-installed
 VENDOR_STAMP := $(VENDOR)/.idebook-vendored
 HTML_MANAGER := node_modules/@jupyter-widgets/html-manager
+# The machine the Binder check executes the notebooks on is made another machine: other last
+# bits from exp, log, pow, ... (tests/libm_jitter.c, preloaded; glibc's non-FMA variants below
+# it), another BLAS kernel, and numba compiling for a generic CPU (./start).
+OTHER_MACHINE := LD_PRELOAD=$(BINDER_VENV)/libm_jitter.so LIBM_JITTER_SEED=1 \
+	IDEBOOK_OTHER_LIBM=1 OPENBLAS_CORETYPE=Prescott GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX
 TIMINGS := _build/timings.txt
 
 # Keep numba's on-disk cache (cache=True functions) out of the source tree.
@@ -183,8 +191,10 @@ binder-check: binder-python
 	    line="binder-check (first import idebook, $${cache%%:*} numba cache):"; \
 	    line="$$line $$(cat $(BINDER_VENV)/import-time) s"; echo "[time] $$line"; \
 	    echo "$$line" >> $(TIMINGS); done
+	@command -v $(CC) > /dev/null || { $(call apt_install,gcc libc6-dev); }
+	$(CC) -O2 -Wall -shared -fPIC -o $(BINDER_VENV)/libm_jitter.so tests/libm_jitter.c -ldl -lm
 	JUPYTER_PATH=$(BINDER_VENV)/share/jupyter NUMBA_CACHE_DIR=$(BINDER_VENV)/numba-cache \
-	    IDEBOOK_EXECUTE_NOTEBOOKS=1 IDEBOOK_EXPECT_PREFIX=$(BINDER_VENV) \
+	    IDEBOOK_EXECUTE_NOTEBOOKS=1 IDEBOOK_EXPECT_PREFIX=$(BINDER_VENV) $(OTHER_MACHINE) \
 	    ./start $(BINDER_VENV)/bin/python -m pytest tests/test_book_notebooks.py \
 	    -p no:cacheprovider -v --durations=0 -n 2
 	$(STOP)

@@ -6,6 +6,8 @@ outputs of the chapters are stable and can be checked by nbval.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .results import ContinuousRun, DiscreteRun, DivergenceError, Trajectory
@@ -112,7 +114,8 @@ def compare_curves(reference: np.ndarray, other: np.ndarray,
             "k_below": k_below if below else -1}
 
 
-def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3) -> str:
+def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int = 3,
+              floor: float = FLOOR) -> str:
     """A text table of :func:`gaps` for labelled (discrete, continuous) pairs.
 
     Parameters
@@ -121,6 +124,9 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
         label -> (DiscreteRun, ContinuousRun).
     digits : int
         Significant digits printed (through :func:`fmt`).
+    floor : float
+        Passed to :func:`fmt`: the accuracy of the continuous solves (10 tol), where a gap
+        that vanishes in exact arithmetic (a final gap at the minimiser) is solver noise.
 
     Returns
     -------
@@ -130,7 +136,7 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     rows = []
     for label, (d, c) in pairs.items():
         for name, (gmax, gfinal) in gaps(d, c).items():
-            rows.append((label, name, fmt(gmax, digits), fmt(gfinal, digits)))
+            rows.append((label, name, fmt(gmax, digits, floor), fmt(gfinal, digits, floor)))
     return table(("run", "state", "max gap", "final gap"), rows)
 
 
@@ -203,22 +209,28 @@ def fmt_vector(v: np.ndarray, digits: int = 4) -> str:
     return "(" + ", ".join(fmt(float(x), digits) for x in np.ravel(v)) + ")"
 
 
-def fmt(x: float | None, digits: int = 3) -> str:
-    """``x`` to ``digits`` significant digits; a magnitude below :data:`FLOOR` prints as "<1e-10".
+def fmt(x: float | None, digits: int = 3, floor: float = FLOOR) -> str:
+    """``x`` to ``digits`` significant digits, none of them below ``floor``; a magnitude below
+    ``floor`` prints as the bound "<floor" (by default "<1e-10").
 
     This is the book's one rule for printing a quantity that may be zero in exact arithmetic (a
     residual, a difference between two ways of computing one number, a gap that vanishes by
     construction). Such a quantity computes as 0 on one machine and as 1e-17 on another (BLAS
     kernel, vector width, summation order), so both print as the same bound, exact zeros
-    included, and a printed (nbval-checked) digit never depends on round-off. ``None`` (no value,
-    e.g. a bound that does not apply) prints as "-".
+    included. Digits finer than ``floor`` are dropped as well (1.59e-10 prints as "2e-10"), so
+    a printed (nbval-checked) digit never depends on round-off. A quantity computed from a
+    continuous solve is known only to the solve's accuracy: pass that as ``floor`` (10 tol,
+    the promise of ``success``). ``None`` (no value, e.g. a bound that does not apply) prints
+    as "-".
 
     Parameters
     ----------
     x : float or None
         The number.
     digits : int
-        Significant digits.
+        Significant digits, at most.
+    floor : float
+        The smallest magnitude the computation resolves: :data:`FLOOR` for round-off.
 
     Returns
     -------
@@ -226,14 +238,69 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
     Examples
     --------
-    >>> fmt(0.0123456), fmt(3.06e-14), fmt(0.0), fmt(-2e-12), fmt(None)
-    ('0.0123', '<1e-10', '<1e-10', '<1e-10', '-')
+    >>> fmt(0.0123456), fmt(3.06e-14), fmt(0.0), fmt(-2e-12), fmt(None), fmt(1.59e-10)
+    ('0.0123', '<1e-10', '<1e-10', '<1e-10', '-', '2e-10')
+    >>> fmt(8.514e-6, floor=1e-7), fmt(4.3e-9, floor=1e-7)
+    ('8.5e-06', '<1e-07')
     """
     if x is None:
         return "-"
-    if abs(x) < FLOOR:
-        return f"<{FLOOR:.0e}"
+    if abs(x) < floor:
+        return f"<{floor:.0e}"
+    if math.isfinite(x):
+        digits = min(digits, _decade(x) - _decade(floor) + 1)
     return f"{x:.{digits}g}"
+
+
+def _decade(x: float) -> int:
+    """The decimal exponent of ``x`` (-7 for 1.5e-7), from Python's correctly rounded
+    formatting: ``log10`` comes from the C library, and 1e-10 is not a power of ten in binary,
+    so ``floor(log10(1e-10))`` is -10 on one machine and -11 on another."""
+    return int(f"{abs(x):e}".split("e")[1])
+
+
+APPROX = "\u2248"
+"""The mark of a number that depends on the machine's last bits however it is rounded
+(:func:`approx`); ``nbval_sanitize.cfg`` compares such a number by its mark alone."""
+
+
+def approx(x: float, digits: int = 3) -> str:
+    """``x`` marked with "≈": a number whose printed digits differ from one machine to the next.
+
+    Two kinds of numbers change in their leading digits when only the last bits of the
+    arithmetic change, and the book prints them through this one rule:
+
+    * the work and the error estimate of an adaptive solve (``nfev``, steps, sweeps, their
+      ratios, ``error_estimate``, and an error measured at the level of the tolerance). Every
+      step is accepted or rejected by comparing an error estimate with the tolerance; where the
+      two are close, the last bits of ``exp``, ``log`` and ``pow`` decide, and those differ
+      between C libraries and between one library's FMA and non-FMA variants. One decision more
+      changes a count by a few gradients and an estimate in its first digit;
+    * the iterates of an unstable iteration after it has amplified rounding errors (discrete
+      RMSProp thrown out of a minimum, :doc:`ndim </ndim>`), whose time and size depend on them.
+
+    nbval compares such a number as the mark alone, so the rest of its line (what ran, whether
+    it succeeded, the distances it measured) is still checked digit by digit.
+
+    Parameters
+    ----------
+    x : float
+        The number; an integer prints in full.
+    digits : int
+        Significant digits of a non-integer.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> approx(16274), approx(32.126), approx(1.32e-9, 1)
+    ('≈16274', '≈32.1', '≈1e-09')
+    """
+    if isinstance(x, (int, np.integer)):
+        return f"{APPROX}{x}"
+    return f"{APPROX}{x:.{digits}g}"
 
 
 def gap_bound(run: ContinuousRun, objective, L: float, t_end: float | None = None) -> np.ndarray:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import idebook
 from idebook import analysis, discrete, objectives
 from idebook.results import ContinuousRun, DiscreteRun, Trajectory
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def traj(theta):
@@ -174,12 +179,50 @@ def test_gaps_of_a_run_with_itself_are_zero():
 def test_fmt_hides_round_off_below_the_floor():
     assert analysis.fmt(3.06e-14) == "<1e-10"
     assert analysis.fmt(-2e-12) == "<1e-10"
-    assert analysis.fmt(1.5e-10) == "1.5e-10"
     assert analysis.fmt(0.0123456) == "0.0123"
     # one rule: an exact zero prints as the same bound as a round-off-level number
     assert analysis.fmt(0.0) == analysis.fmt(-0.0) == analysis.fmt(1e-17) == "<1e-10"
     assert analysis.fmt(1e-10) == "1e-10"
     assert analysis.fmt(None) == "-"
+    assert analysis.fmt(float("inf")) == "inf"
+
+
+@pytest.mark.parametrize(("x", "digits", "floor", "expected"), [
+    (1.6e-10, 3, analysis.FLOOR, "2e-10"),  # no digit below the floor's decade
+    (1.59e-9, 3, analysis.FLOOR, "1.6e-09"),
+    (1.59e-8, 3, analysis.FLOOR, "1.59e-08"),
+    (0.0123456, 2, analysis.FLOOR, "0.012"),
+    (4.3e-9, 3, 1e-7, "<1e-07"),  # a solve's noise, below its accuracy 10 tol
+    (8.514e-6, 3, 1e-7, "8.5e-06"),
+    (-8.514e-6, 3, 1e-7, "-8.5e-06"),
+    (0.00727, 3, 1e-7, "0.00727"),
+])
+def test_fmt_prints_no_digit_below_the_floor(x, digits, floor, expected):
+    assert analysis.fmt(x, digits, floor) == expected
+
+
+def test_approx_marks_machine_dependent_numbers_and_nbval_compares_only_the_mark():
+    from nbval.plugin import get_sanitize_patterns
+
+    assert analysis.approx(16274) == "\u224816274"
+    assert analysis.approx(np.int64(12)) == "\u224812"
+    assert analysis.approx(32.126) == "\u224832.1"
+    assert analysis.approx(1.32e-9, 1) == "\u22481e-09"
+    patterns = get_sanitize_patterns((ROOT / "nbval_sanitize.cfg").read_text())
+
+    def seen_by_nbval(text):
+        for regex, replacement in patterns:
+            text = re.sub(regex, replacement, text)
+        return text
+
+    ours = analysis.table(("run", "nfev", "estimate", "gap"),
+                          [("a", analysis.approx(999), analysis.approx(2.04e-9, 1), "0.25")])
+    theirs = analysis.table(("run", "nfev", "estimate", "gap"),
+                            [("a", analysis.approx(1001), analysis.approx(9.6e-10, 1), "0.25")])
+    assert ours != theirs and seen_by_nbval(ours) == seen_by_nbval(theirs)
+    # everything else on the line is still compared
+    other = theirs.replace("0.25", "0.26")
+    assert seen_by_nbval(ours) != seen_by_nbval(other)
 
 
 def test_gaps_up_to_t_max():

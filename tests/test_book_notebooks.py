@@ -1,7 +1,9 @@
 """Execute every notebook of book/ in a fresh kernel; compare its outputs with the committed ones.
 
 Run by ``make binder-check`` with the Python of a new virtual environment built from
-requirements.txt alone, as Binder builds it (``IDEBOOK_EXECUTE_NOTEBOOKS=1``):
+requirements.txt alone, as Binder builds it (``IDEBOOK_EXECUTE_NOTEBOOKS=1``), and on "another
+machine" (``IDEBOOK_OTHER_LIBM=1``: exp, log, pow, ... with other last bits, from
+``tests/libm_jitter.c``; see the Makefile's OTHER_MACHINE):
 
 * every cell of every notebook runs (including cells nbval would skip), and any error fails,
   except in cells tagged ``raises-exception``;
@@ -90,22 +92,40 @@ def _node(output):
     return nbformat.from_dict(copy.deepcopy(dict(output)))
 
 
+# Run in the kernel: its environment, and the share of exp(x) that differ from the correctly
+# rounded value (about 0.003 with glibc, about 2/3 with tests/libm_jitter.c preloaded).
+PROBE = """
+import math, sys
+from decimal import Decimal, localcontext
+import idebook
+with localcontext() as ctx:
+    ctx.prec = 40
+    xs = [0.001 + 0.0137 * i for i in range(300)]
+    other = sum(math.exp(x) != float(Decimal(x).exp()) for x in xs) / len(xs)
+print(sys.prefix, idebook.__file__, other)
+"""
+
+
 def _check_kernel_env(client) -> None:
-    """The kernel must be the Python of the environment under test (IDEBOOK_EXPECT_PREFIX)."""
+    """The kernel must be the Python of the environment under test (IDEBOOK_EXPECT_PREFIX),
+    and, with IDEBOOK_OTHER_LIBM=1, its exp must be another C library's (libm_jitter.c)."""
     expected = os.environ.get("IDEBOOK_EXPECT_PREFIX")
     if not expected:
         return
     import nbformat
 
-    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import sys, idebook; print(sys.prefix); print(idebook.__file__)")])
+    probe = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
     from nbclient import NotebookClient
 
     NotebookClient(probe, kernel_name=client.kernel_name, timeout=120).execute()
-    prefix, module = probe.cells[0].outputs[0]["text"].split()
+    prefix, module, other = probe.cells[0].outputs[0]["text"].split()
     assert Path(prefix).resolve() == Path(expected).resolve(), (
         f"the kernel runs in {prefix}, not in the environment under test {expected}")
     assert Path(module).resolve().is_relative_to(ROOT), f"idebook imported from {module}"
+    if os.environ.get("IDEBOOK_OTHER_LIBM") == "1":
+        assert float(other) > 0.3, (
+            f"the kernel's exp is not another C library's: only {float(other):.3f} of its "
+            f"values differ from the correctly rounded ones (is libm_jitter.so preloaded?)")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
