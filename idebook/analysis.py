@@ -277,7 +277,8 @@ def approx(x: float, digits: int = 3) -> str:
       between C libraries and between one library's FMA and non-FMA variants. One decision more
       changes a count by a few gradients and an estimate in its first digit;
     * the iterates of an unstable iteration after it has amplified rounding errors (discrete
-      RMSProp thrown out of a minimum, :doc:`ndim </ndim>`), whose time and size depend on them.
+      RMSProp thrown out of a minimum in the chapter on n dimensions), whose time and size
+      depend on them.
 
     nbval compares such a number as the mark alone, so the rest of its line (what ran, whether
     it succeeded, the distances it measured) is still checked digit by digit.
