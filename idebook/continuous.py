@@ -500,7 +500,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     # far above the tolerance is a replay gone wrong, not the iteration's progress
     previous, residual, follow = None, np.inf if lag is None else 100 * max(tol, picard_tol), None
 
-    def sweep(local_tol: float, **kw) -> Segment:  # one sweep over [0, end] from the current lag
+    def sweep(local_tol: float, **kw) -> Segment:  # one sweep from the current lag
         return system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
                             tol=local_tol, h0=alpha / 4, **kw)
 

@@ -17,8 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t seed;
-static int seeded;
+static uint64_t seed = 1;
+
+__attribute__((constructor)) static void read_seed(void) {
+    const char *s = getenv("LIBM_JITTER_SEED");
+    if (s) seed = strtoull(s, NULL, 10);
+}
 
 static uint64_t mix(uint64_t x) {
     x ^= x >> 33;
@@ -35,14 +39,11 @@ static uint64_t bits(double x) {
     return u;
 }
 
-/* r, or its neighbour above or below, by the hash h; errno is left as glibc set it */
+/* r, or its neighbour above or below, by the hash h; errno is left as glibc set it. An integer
+   result (exp(0), cos(0) = 1, tanh(40) = 1, log10(1000) = 3) is exact and stays so, which also
+   keeps sin, cos and tanh within [-1, 1] and cosh at least 1. */
 static double nudge(double r, uint64_t h) {
-    if (!seeded) {
-        const char *s = getenv("LIBM_JITTER_SEED");
-        seed = s ? strtoull(s, NULL, 10) : 1;
-        seeded = 1;
-    }
-    if (!isfinite(r) || fabs(r) < 1e-300) return r;
+    if (!isfinite(r) || fabs(r) < 1e-300 || r == floor(r)) return r;
     int saved = errno;
     uint64_t k = mix(h ^ mix(seed)) % 3;
     double out = k == 0 ? r : nextafter(r, k == 1 ? INFINITY : -INFINITY);

@@ -220,6 +220,7 @@ def test_approx_marks_machine_dependent_numbers_and_nbval_compares_only_the_mark
     theirs = analysis.table(("run", "nfev", "estimate", "gap"),
                             [("a", analysis.approx(1001), analysis.approx(9.6e-10, 1), "0.25")])
     assert ours != theirs and seen_by_nbval(ours) == seen_by_nbval(theirs)
+    assert seen_by_nbval(analysis.approx(float("inf"))) == seen_by_nbval(analysis.approx(2.5))
     # everything else on the line is still compared
     other = theirs.replace("0.25", "0.26")
     assert seen_by_nbval(ours) != seen_by_nbval(other)
