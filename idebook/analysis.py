@@ -7,6 +7,7 @@ outputs of the chapters are stable and can be checked by nbval.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -204,9 +205,12 @@ def table(header: tuple[str, ...], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def fmt_vector(v: np.ndarray, digits: int = 4) -> str:
-    """A computed vector as ``(x1, x2, ...)``, each entry through :func:`fmt`."""
-    return "(" + ", ".join(fmt(float(x), digits) for x in np.ravel(v)) + ")"
+def fmt_vector(v: np.ndarray, digits: int = 4,
+               form: Callable[[float, int], str] | None = None) -> str:
+    """A computed vector as ``(x1, x2, ...)``, each entry through ``form(x, digits)``:
+    :func:`fmt` by default, or :func:`approx`."""
+    form = fmt if form is None else form
+    return "(" + ", ".join(form(float(x), digits) for x in np.ravel(v)) + ")"
 
 
 def fmt(x: float | None, digits: int = 3, floor: float = FLOOR) -> str:

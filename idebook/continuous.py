@@ -27,6 +27,7 @@ from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
 
+TOL = 1e-8  # default tolerance of adagrad, rmsprop and adam: success promises 10 TOL
 MAX_NFEV = 10**7  # default work limit, see adagrad's max_nfev
 MAX_GRID_BYTES = 2 * 2**30  # largest node arrays (times, states, derivatives) a solve keeps
 LOCAL = 0.25  # the adaptive steps' local tolerance, as a fraction of tol
@@ -49,7 +50,7 @@ FROZEN_MAX_NFEV = 20_000
 
 def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
             eps: float = 1e-8, per_coordinate: bool = False, method: str = "fast",
-            tol: float = 1e-8, substeps: int | None = None, max_sweeps: int = 100,
+            tol: float = TOL, substeps: int | None = None, max_sweeps: int = 100,
             max_nfev: int = MAX_NFEV) -> ContinuousRun:
     """Proposition 1: theta' = -g / (sqrt(G(t + alpha)) + eps), G(t) = (1/alpha) int_0^t ||g||^2.
 
@@ -125,7 +126,7 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
 
 def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float = 0.9,
             t_end: float, eps: float = 1e-8, per_coordinate: bool = False,
-            method: str = "fast", tol: float = 1e-8, substeps: int | None = None,
+            method: str = "fast", tol: float = TOL, substeps: int | None = None,
             max_sweeps: int = 100, max_nfev: int = MAX_NFEV) -> ContinuousRun:
     """Proposition 2: theta' = -g / (sqrt(v(t + alpha)) + eps), v = K_RP * ||g||^2.
 
@@ -164,7 +165,7 @@ def rmsprop(objective: Objective | tuple, theta0, *, alpha: float, beta: float =
 
 def adam(objective: Objective | tuple, theta0, *, alpha: float, beta1: float = 0.9,
          beta2: float = 0.999, t_end: float, eps: float = 1e-8, per_coordinate: bool = False,
-         weight_decay: float = 0.0, l2: float = 0.0, method: str = "fast", tol: float = 1e-8,
+         weight_decay: float = 0.0, l2: float = 0.0, method: str = "fast", tol: float = TOL,
          substeps: int | None = None, max_sweeps: int = 100, max_nfev: int = MAX_NFEV
          ) -> ContinuousRun:
     """Proposition 3: theta' = -alpha(t) m / (sqrt(v) + eps(t)), eq. (5)-(6).

@@ -298,6 +298,7 @@ def test_divergence_time_is_the_time_a_continuous_solve_reports():
 def test_fmt_vector():
     assert analysis.fmt_vector(np.array([1.741823, -0.2485373, 0.0])) == "(1.742, -0.2485, <1e-10)"
     assert analysis.fmt_vector([[2.0], [3e-14]], digits=6) == "(2, <1e-10)"
+    assert analysis.fmt_vector([1.741823, -0.28], 3, analysis.approx) == "(\u22481.74, \u2248-0.28)"
 
 
 # --- the Gronwall majorant of the gap (chapter "How good is the continuous model?") -----------
