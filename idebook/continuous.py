@@ -428,13 +428,14 @@ class _System:
         control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.iv - self.n),
                                   np.full(self.nm, self.model.eps**2)])
         count = 1
+        replay = follow is not None
         while True:
             status, count, nfev, rejected, stiff, failures = self.march_loop(
                 *self.args, self.coef, mode, sqrt_time, self.no_lag if lag is None else lag,
                 self.D, S, Y, dY, M, count, x_end, given[count - 1:] if given.size else given,
                 tol, self.max_nfev - self.nfev if budget is None else min(
                     self.max_nfev - self.nfev, start + budget - self.nfev),
-                control, methods, follow is not None)
+                control, methods, replay)
             self.nfev += nfev - 1 if count > 1 and status != _fast.REACHED else nfev
             self.rejected += rejected
             self.stiff += stiff
@@ -443,6 +444,13 @@ class _System:
                 return Segment(X=S[:count].copy(), Y=Y[:count].copy(), dY=dY[:count].copy(),
                                M=M[:count - 1].copy(), sqrt_time=sqrt_time,
                                methods=methods[:count - 1].copy(), D=self.D)
+            if status == _fast.BLOW_UP and replay:
+                # the followed nodes stop suiting this sweep at node count - 1: keep the nodes
+                # replayed so far and go on from there with adaptive steps, starting from the
+                # step that failed
+                control[0], control[1] = given[count] - given[count - 1], 1.0
+                replay, given = False, np.empty(0)
+                continue
             if status == _fast.BLOW_UP:
                 x = S[count - 1]
                 _diverged(self.model, x * x if sqrt_time else x)
@@ -499,7 +507,8 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     mode = _fast.FROZEN if lag is None else _fast.LAGGED
     # from an earlier solution's memory the iteration starts near its fixed point: a first change
     # far above the tolerance is a replay gone wrong, not the iteration's progress
-    previous, residual, follow = None, np.inf if lag is None else 100 * max(tol, picard_tol), None
+    previous, residual = None, np.inf if lag is None else 100 * max(tol, picard_tol)
+    follow, follow_tol = None, np.inf
 
     def sweep(local_tol: float, **kw) -> Segment:  # one sweep from the current lag
         return system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
@@ -507,14 +516,18 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
 
     for sweeps in range(1, max_sweeps + 1):
         # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
-        # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL). Once a
-        # sweep is solved to tol, the later ones follow its nodes and step methods, so that
-        # their change in theta measures the iteration alone, not two meshes' errors.
+        # hundredth of the last change in theta (the first from q frozen to SWEEP_TOL). The
+        # sweeps after an adaptive one follow its nodes and step methods while they ask for no
+        # smaller local tolerance, so that their change in theta measures the iteration alone,
+        # not two meshes' errors.
         sweep_tol = tol if lag is not None and previous is None else max(
             tol, min(SWEEP_TOL, residual / 100))
+        if follow is not None and follow_tol > sweep_tol:
+            follow = None
+        local_tol = follow_tol if follow is not None else sweep_tol
         failures = system.newton_failures
         try:
-            seg = sweep(tol if follow is not None else sweep_tol, follow=follow,
+            seg = sweep(local_tol, follow=follow,
                         budget=FROZEN_MAX_NFEV if mode == _fast.FROZEN else None)
             followed = system.newton_failures == failures
         except _OutOfWork:
@@ -524,29 +537,24 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             lag, mode = _resting_lag(system, end), _fast.LAGGED
             seg = sweep(sweep_tol)
             followed = True
-        except DivergenceError:
-            if follow is None:
-                raise
-            followed = False
         if follow is not None and not followed:
             # the nodes of an earlier sweep do not suit this one: adapt again
-            system.newton_failures, follow = failures, None
+            system.newton_failures, follow, local_tol = failures, None, sweep_tol
             seg = sweep(sweep_tol)
         if previous is not None:
             change = _change(seg, previous, t_end, system.n)
-            if follow is not None and change > max(picard_tol, tol) and change > residual / 2:
+            if follow is not None and change > max(picard_tol, tol) and change > 0.8 * residual:
                 # not contracting on the followed nodes: they do not suit this sweep
-                follow = None
+                follow, local_tol = None, sweep_tol
                 seg = sweep(sweep_tol)
                 change = _change(seg, previous, t_end, system.n)
             residual = change
-            # a coarse solve need not iterate below its own local tolerance; a sweep that
-            # follows the nodes of one solved to tol is as accurate as that one
-            if residual <= max(picard_tol, tol) and (N or follow is not None
-                                                      or sweep_tol == tol):
+            # a coarse solve need not iterate below its own local tolerance
+            if residual <= max(picard_tol, tol) and (N or local_tol == tol):
                 return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
-        if follow is None and not N and sweep_tol == tol:
-            follow = seg
+        if not N and (follow is None or not np.array_equal(seg.X, follow.X)):
+            # adapted, or adapted from where the followed nodes stopped suiting it (march)
+            follow, follow_tol = seg, local_tol
         previous, lag, mode = seg, seg.lag(system.iv), _fast.LAGGED
     return _Solve(segments=(previous,), sweeps=max_sweeps, residual=residual, converged=False)
 

@@ -19,6 +19,7 @@ widget views) are not checked.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -52,6 +53,24 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.notebook} cell {self.cell}: {self.text!r}: {self.reason}"
+
+
+SANITIZE = Path(__file__).resolve().parents[1] / "nbval_sanitize.cfg"
+
+
+@functools.cache
+def _sanitize_patterns() -> tuple[tuple[str, str], ...]:
+    from nbval.plugin import get_sanitize_patterns
+
+    return tuple(get_sanitize_patterns(SANITIZE.read_text()))
+
+
+def sanitize(text: str) -> str:
+    """The text as nbval compares it: the patterns of nbval_sanitize.cfg applied in their order,
+    as nbval applies them (``nbval.plugin.IPyNbCell.sanitize``)."""
+    for regex, replacement in _sanitize_patterns():
+        text = re.sub(regex, replacement, text)
+    return text
 
 
 def number_value(match: re.Match) -> float:

@@ -150,3 +150,34 @@ def test_newton_stops_at_a_share_of_the_local_tolerance(monkeypatch, name):
                                               (0.01, 0.01 * 200_000), (0.1, 0.1 * 3)])
 def test_output_intervals_counts_output_times_without_making_them(alpha, t_end):
     assert output_intervals(alpha, t_end) == output_times(alpha, t_end).size - 1
+
+
+def test_a_replay_that_stops_suiting_its_nodes_goes_on_adaptively():
+    # a sweep that follows nodes which suit it up to t = 1 and are far too coarse after it keeps
+    # the replayed nodes and goes on from the step that failed with adaptive steps (no
+    # DivergenceError, no new sweep from t = 0), and it agrees with an adaptive sweep
+    model = idebook.model.build("rmsprop", QUADRATIC, THETA0, alpha=0.1, beta=0.9)
+    system = continuous._System(model, max_nfev=10**6)
+    y0 = np.array([THETA0, 0.0])
+    tol, end = 1e-9, 3.0
+
+    def sweep(local_tol, follow=None):
+        return system.march(_fast.FROZEN, None, y0, 0.0, end, tol=local_tol, h0=0.025,
+                            follow=follow)
+
+    fine, coarse = sweep(tol), sweep(1e-3)
+    kept = int(np.sum(fine.X <= 1.0))
+    X = np.concatenate([fine.X[:kept], coarse.X[coarse.X > 1.0]])
+    methods = np.concatenate([fine.methods[fine.X[:-1] < 1.0],
+                              coarse.methods[coarse.X[:-1] >= 1.0]])
+    assert X.size - 1 == methods.size
+    follow = continuous.Segment(X=X, Y=np.empty((X.size, 2)), dY=np.empty((X.size, 2)),
+                                M=np.empty((X.size - 1, 2)), sqrt_time=False, methods=methods,
+                                D=system.D)
+    before = system.nfev
+    hybrid = sweep(tol, follow=follow)
+    replayed = np.flatnonzero(hybrid.X[:X.size] != X)[0]
+    assert replayed >= kept  # the fine nodes were all replayed, then a coarse step failed
+    assert replayed < X.size - 1 and hybrid.X.size > X.size
+    assert system.nfev - before < 1.5 * fine.X.size * 6
+    assert np.max(np.abs(hybrid(fine.t)[:, 0] - fine.Y[:, 0])) < 100 * tol
