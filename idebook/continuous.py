@@ -409,8 +409,10 @@ class _System:
               h0: float = 0.0, follow: Segment | None = None, budget: int | None = None
               ) -> Segment:
         """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, the ``given`` nodes,
-        or the nodes and step methods of the adaptive sweep ``follow``. Raises
-        DivergenceError, _OutOfWork (also past ``budget`` gradients) or _OutOfMemory."""
+        or the nodes and step methods of the adaptive sweep ``follow`` (to ``tol``, that
+        sweep's tolerance), up to the first replayed step whose error exceeds REPLAY_LIMIT tol
+        and on from there with adaptive steps. Raises DivergenceError, _OutOfWork (also past
+        ``budget`` gradients) or _OutOfMemory."""
         start = self.nfev
         if self.nfev + 7 > self.max_nfev:  # the first field and one step
             raise _OutOfWork
@@ -481,7 +483,8 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
 
     Adam: one sweep, its first window in s = sqrt(t). AdaGrad and RMSProp: Picard sweeps over
     [0, t_end + PAD alpha], from ``lag`` (an earlier solution's memory) or, without one, from
-    q frozen over the window; the third and later adaptive sweeps follow the second's nodes,
+    q frozen over the window. An adaptive sweep's successors follow its nodes and step methods
+    (where they stop suiting a sweep, it goes on adaptively from there: :meth:`_System.march`),
     so that their change in theta measures the iteration alone.
     """
     model = system.model
