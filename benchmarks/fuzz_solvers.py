@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import math
 import sys
 import time
 from pathlib import Path
@@ -51,12 +52,14 @@ def main() -> None:
 
     run()
     counts = collections.Counter(v.kind for v in verdicts)
-    errors = [v.error for v in verdicts if v.kind == "honest" and np.isfinite(v.error)]
+    errors = {ok: [v.error for v in verdicts if v.kind == "honest" and v.success == ok
+                   and np.isfinite(v.error)] or [math.nan] for ok in (True, False)}
     print(f"\n{len(verdicts)} examples in {time.perf_counter() - start:.0f} s (tol = {TOL:g}, "
           f"success promises an error within {FACTOR:g} tol)")
     for kind in ("honest", "false success", "false divergence", "unjudged"):
         print(f"  {kind:17s} {counts.get(kind, 0)}")
-    print(f"  largest error of an honest solve: {max(errors):.3g}")
+    print(f"  largest error of a success: {max(errors[True]):.3g}; of a solve that reports "
+          f"failure: {max(errors[False]):.3g}")
     print(f"  gradient evaluations: median {np.median([v.nfev for v in verdicts]):.0f}, "
           f"max {max(v.nfev for v in verdicts)}")
 

@@ -126,8 +126,11 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     digits : int
         Significant digits printed (through :func:`fmt`).
     floor : float
-        Passed to :func:`fmt`: the accuracy of the continuous solves (10 tol), where a gap
-        that vanishes in exact arithmetic (a final gap at the minimiser) is solver noise.
+        The accuracy of the continuous solves (10 tol), where a gap that vanishes in exact
+        arithmetic (a final gap at the minimiser) is solver noise: theta's gaps print through
+        :func:`fmt` with this floor, a memory's (G, v, m) with this floor times its largest
+        magnitude over the continuous run where that exceeds 1, because the solver's error
+        control measures a memory relative to its size.
 
     Returns
     -------
@@ -136,8 +139,12 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     """
     rows = []
     for label, (d, c) in pairs.items():
+        sampled = c.at(d.t)
         for name, (gmax, gfinal) in gaps(d, c).items():
-            rows.append((label, name, fmt(gmax, digits, floor), fmt(gfinal, digits, floor)))
+            scale = 1.0 if name == "theta" else max(1.0, float(np.max(np.abs(getattr(sampled,
+                                                                                  name)))))
+            rows.append((label, name, fmt(gmax, digits, floor * scale),
+                         fmt(gfinal, digits, floor * scale)))
     return table(("run", "state", "max gap", "final gap"), rows)
 
 

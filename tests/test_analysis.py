@@ -152,11 +152,16 @@ def test_gap_table_format():
         "run      state  max gap  final gap",
         "-------  -----  -------  ---------",
         "adam     theta  0.333    6.67e-05",
-        "adam     v      <1e-10   <1e-10",
+        "adam     v      <2e-10   <2e-10",
         "adagrad  theta  <1e-10   <1e-10",
         "adagrad  G      0.5      0.000123",
     ])
     assert out == expected
+    # a memory's floor scales with its size (max |v| = 2, max |G| = 70): the solver measures
+    # a memory's error relative to it
+    coarse = analysis.gap_table({"adam": (adam, c_adam), "adagrad": (ada, c_ada)}, floor=1e-5)
+    assert [line.split()[2:] for line in coarse.splitlines()[2:]] == [
+        ["0.333", "7e-05"], ["<2e-05", "<2e-05"], ["<1e-05", "<1e-05"], ["0.5", "<7e-04"]]
     out5 = analysis.gap_table({"adam": (adam, c_adam)}, digits=5)
     assert out5.splitlines()[2].split() == ["adam", "theta", "0.33333", "6.6667e-05"]
 
@@ -166,9 +171,10 @@ def test_gaps_of_a_run_with_itself_are_zero():
     c, _ = _fake_continuous(d.t, theta=d.theta, v=d.v, m=d.m)
     assert analysis.gaps(d, c) == {"theta": (0.0, 0.0), "v": (0.0, 0.0), "m": (0.0, 0.0)}
     lines = analysis.gap_table({"adam": (d, c)}).splitlines()
-    bound = ["<1e-10", "<1e-10"]
-    assert [line.split()[1:] for line in lines[2:]] == [["theta", *bound], ["v", *bound],
-                                                        ["m", *bound]]
+    scale = {"v": np.max(np.abs(d.v)), "m": np.max(np.abs(d.m))}
+    bound = {name: f"<{1e-10 * max(1.0, scale.get(name, 1.0)):.0e}" for name in ("theta", "v", "m")}
+    assert [line.split()[1:] for line in lines[2:]] == [[name, bound[name], bound[name]]
+                                                        for name in ("theta", "v", "m")]
 
 
 def test_fmt_hides_round_off_below_the_floor():

@@ -54,6 +54,7 @@ class Verdict:
     kind: str  # "honest", "false success", "false divergence", "unjudged"
     error: float  # max |theta - theta_ref| over the checked times (NaN if not compared)
     nfev: int
+    success: bool = False  # what the solve reported
 
 
 def _log_uniform(low: float, high: float) -> st.SearchStrategy[float]:
@@ -108,4 +109,5 @@ def judge(case: Case, reference_max_nfev: int = REFERENCE_MAX_NFEV) -> Verdict:
     error = float(np.max(np.abs(run.sol(times).theta - ref.sol(times).theta)))
     if not run.success:
         return Verdict(case, "honest", error, run.nfev)
-    return Verdict(case, "false success" if error > FACTOR * TOL else "honest", error, run.nfev)
+    return Verdict(case, "false success" if error > FACTOR * TOL else "honest", error, run.nfev,
+                   success=True)
