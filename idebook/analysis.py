@@ -72,6 +72,12 @@ def gaps(discrete: Trajectory, continuous: ContinuousRun,
     ValueError
         The continuous run does not cover the discrete times, or t_max is before the first.
     """
+    return _sampled_gaps(discrete, continuous, t_max)[0]
+
+
+def _sampled_gaps(discrete: Trajectory, continuous: ContinuousRun, t_max: float | None
+                  ) -> tuple[dict[str, tuple[float, float]], Trajectory]:
+    """:func:`gaps`, and the continuous solution at the discrete times they compare."""
     keep = slice(None) if t_max is None else discrete.t <= t_max * (1 + 1e-12)
     t = discrete.t[keep]
     if t.size == 0:
@@ -84,7 +90,26 @@ def gaps(discrete: Trajectory, continuous: ContinuousRun,
             continue
         diff = np.linalg.norm(a[keep] - b, axis=1)
         out[name] = (float(diff.max()), float(diff[-1]))
-    return out
+    return out, c
+
+
+def memory_floor(values: np.ndarray, floor: float) -> float:
+    """The accuracy of a memory state (G, v or m) of a continuous solve whose theta is known to
+    ``floor``: the solver controls a memory's error relative to its largest magnitude where
+    that exceeds 1, so ``floor`` times that magnitude.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        The memory's values along the solution.
+    floor : float
+        The accuracy of theta (10 tol, the promise of ``success``).
+
+    Returns
+    -------
+    float
+    """
+    return floor * max(1.0, float(np.max(np.abs(values))))
 
 
 def compare_curves(reference: np.ndarray, other: np.ndarray,
@@ -128,9 +153,7 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     floor : float
         The accuracy of the continuous solves (10 tol), where a gap that vanishes in exact
         arithmetic (a final gap at the minimiser) is solver noise: theta's gaps print through
-        :func:`fmt` with this floor, a memory's (G, v, m) with this floor times its largest
-        magnitude over the continuous run where that exceeds 1, because the solver's error
-        control measures a memory relative to its size.
+        :func:`fmt` with this floor, a memory's (G, v, m) with its :func:`memory_floor`.
 
     Returns
     -------
@@ -139,12 +162,10 @@ def gap_table(pairs: dict[str, tuple[DiscreteRun, ContinuousRun]], digits: int =
     """
     rows = []
     for label, (d, c) in pairs.items():
-        sampled = c.at(d.t)
-        for name, (gmax, gfinal) in gaps(d, c).items():
-            scale = 1.0 if name == "theta" else max(1.0, float(np.max(np.abs(getattr(sampled,
-                                                                                  name)))))
-            rows.append((label, name, fmt(gmax, digits, floor * scale),
-                         fmt(gfinal, digits, floor * scale)))
+        found, sampled = _sampled_gaps(d, c, None)
+        for name, (gmax, gfinal) in found.items():
+            accuracy = floor if name == "theta" else memory_floor(getattr(sampled, name), floor)
+            rows.append((label, name, fmt(gmax, digits, accuracy), fmt(gfinal, digits, accuracy)))
     return table(("run", "state", "max gap", "final gap"), rows)
 
 

@@ -330,3 +330,8 @@ def test_gap_bound_is_lost_once_the_memory_bound_is_lost():
     per = idebook.continuous.rmsprop(f, 1.0, alpha=0.1, t_end=1.0, per_coordinate=True)
     with pytest.raises(ValueError, match="norm memory"):
         analysis.gap_bound(per, f, 2.0)
+
+
+def test_memory_floor_scales_with_the_memory_above_one():
+    assert analysis.memory_floor(np.array([0.0, 0.5]), 1e-7) == 1e-7
+    assert analysis.memory_floor(np.array([[-35.0], [2.0]]), 1e-7) == pytest.approx(3.5e-6)
