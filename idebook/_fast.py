@@ -180,6 +180,18 @@ class Lag(NamedTuple):
     Pm: np.ndarray
 
 
+class Scratch(NamedTuple):
+    """Work space of the lagged field (:func:`scaled_field`): the lag's memory at t + alpha and
+    at t (rows of ``memory``), and for each the fit of the lag's step it was last taken in
+    (``fits[j]`` of step ``fitted[j]``, -1 for none), which :func:`memory_at` reuses while t
+    stays in that step. ``D2`` is the memory's decay rate d2 per component."""
+
+    memory: np.ndarray
+    D2: np.ndarray
+    fits: np.ndarray
+    fitted: np.ndarray
+
+
 COEFFICIENTS_TYPE = numba.typeof(Coefficients(1, 1, False, False, *(0.0,) * 10))
 _F = types.float64
 _I = types.int64
@@ -187,6 +199,8 @@ _B = types.boolean
 _VEC = _F[::1]
 _MAT = _F[:, ::1]
 LAG_TYPE = numba.typeof(Lag(np.zeros(1), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1))))
+SCRATCH_TYPE = numba.typeof(Scratch(np.zeros((2, 1)), np.zeros(1), np.zeros((2, 1, 5)),
+                                    np.zeros(2, dtype=np.int64)))
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -228,26 +242,6 @@ def phi12(z):
         return 1.0 + z / 2 + z * z / 6, 0.5 + z / 6 + z * z / 24
     e = math.expm1(z)
     return e / z, (e - z) / (z * z)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def interpolate(T, Y, dY, D, M, i, x, out):
-    """The state between nodes i and i + 1 at x (T[i] <= x <= T[i + 1]), dY = dy/dt.
-
-    After a DOPRI step (M[i] the state at the step's midpoint, not NaN) it is the step's own
-    dense output: the quartic through both nodes' values and derivatives and the midpoint
-    value, which is Dormand & Prince's continuous extension of order 4 (Shampine 1986; its
-    derivative at the step's end is the FSAL stage). After other steps, a component with a
-    decay rate d = D[c] > 0 is y_i exp(-d tau) plus the forcing
-    N = y' + d y integrated exactly, N quadratic in tau, fitted to N at both nodes and to
-    y_(i+1): exact for a memory that simply decays, and able to follow one that decays within
-    the step, which a cubic is not. The window integrals P(t + alpha) - exp(-d alpha) P(t) of a
-    step that contains the window are then those of that quadratic forcing. Every other
-    component (theta without weight decay) is cubic Hermite.
-    """
-    fit = np.empty((out.shape[0], 5))
-    fit_step(T, Y, dY, D, M, i, fit)
-    evaluate(T, Y, D, M, i, x, fit, out)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -296,21 +290,29 @@ def evaluate(T, Y, D, M, i, x, fit, out):
         if poly or d == 0.0:
             out[c] = fit[c, 0] + s * (fit[c, 1] + s * (fit[c, 2] + s * (fit[c, 3]
                                                                        + s * fit[c, 4])))
-        else:
-            p1, p2, p3 = phi123(-d * tau)
-            out[c] = (math.exp(-d * tau) * Y[i, c] + tau * p1 * fit[c, 0]
+        else:  # exp(z) = 1 + z phi1(z): no exp of its own, which LLVM would compute for the
+            z = -d * tau  # polynomial branch too (3x the cost of a dense output)
+            p1, p2, p3 = phi123(z)
+            out[c] = ((1.0 + z * p1) * Y[i, c] + tau * p1 * fit[c, 0]
                       + tau * tau * p2 * fit[c, 1] + 2.0 * tau ** 3 * p3 * fit[c, 2])
 
 
 @numba.njit(cache=True, error_model="numpy")
-def memory_at(lag, t, d2, out):
-    """The previous sweep's memory at time t: :func:`interpolate` on its nodes, and past its last
-    node continued with q frozen at its last value."""
+def memory_at(lag, t, scratch, j):
+    """The previous sweep's memory at time t, into ``scratch.memory[j]``: :func:`interpolate` on
+    its nodes (the step's fit kept in ``scratch.fits[j]`` for the next t in the same step), and
+    past its last node continued with q frozen at its last value."""
     T, P, Pd = lag.T, lag.P, lag.Pd
+    out, d2 = scratch.memory[j], scratch.D2[0]
     K = T.shape[0] - 1
     if t <= T[K]:
-        i = min(max(np.searchsorted(T, t, side="right") - 1, 0), K - 1)
-        interpolate(T, P, Pd, np.full(P.shape[1], d2), lag.Pm, i, t, out)
+        i = scratch.fitted[j]
+        if i < 0 or not (T[i] <= t < T[i + 1]):
+            i = min(max(np.searchsorted(T, t, side="right") - 1, 0), K - 1)
+            if i != scratch.fitted[j]:
+                fit_step(T, P, Pd, scratch.D2, lag.Pm, i, scratch.fits[j])
+                scratch.fitted[j] = i
+        evaluate(T, P, scratch.D2, lag.Pm, i, t, scratch.fits[j], out)
         return
     tau = t - T[K]
     for c in range(out.shape[0]):
@@ -332,15 +334,15 @@ def clock(s, sqrt_time):
 
 @numba.njit(cache=True, error_model="numpy")
 def scaled_field(grad, params, coef, mode, sqrt_time, lag, s, y, work, out):
-    """(dt/ds) N(t(s), y), the non-linear part in the integration variable (1 gradient)."""
+    """(dt/ds) N(t(s), y), the non-linear part in the integration variable (1 gradient);
+    ``work`` is the lagged field's :class:`Scratch`."""
     t, rate = clock(s, sqrt_time)
-    nm = coef.nm
-    window = work[:nm]
+    window = work.memory[0]
     if mode == LAGGED:
-        memory_at(lag, t + coef.alpha, coef.d2, window)
-        memory_at(lag, t, coef.d2, work[nm:2 * nm])
-        for c in range(nm):
-            window[c] -= coef.decay * work[nm + c]
+        memory_at(lag, t + coef.alpha, work, 0)
+        memory_at(lag, t, work, 1)
+        for c in range(coef.nm):
+            window[c] -= coef.decay * work.memory[1, c]
     field(t, y, grad(y[:coef.n], params), window, coef, mode, out)
     if rate != 1.0:
         for r in range(y.shape[0]):
@@ -500,7 +502,7 @@ def dopri_step(grad, params, coef, mode, sqrt_time, lag, D, s, h, y, F, z, y_new
 
 
 @numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
-                                  _F, _F, _VEC, _VEC, _VEC, _F, _VEC),
+                                  _F, _F, _VEC, _VEC, _VEC, _F, SCRATCH_TYPE),
            cache=True, error_model="numpy")
 def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor, newton_tol,
                work):
@@ -705,7 +707,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
     F = np.empty((7, ny))
     mid = np.empty(ny)
     C = np.empty((9, ny))
-    work = np.empty(2 * coef.nm)
+    work = Scratch(np.empty((2, coef.nm)), np.full(coef.nm, coef.d2), np.empty((2, coef.nm, 5)),
+                   np.full(2, -1))
     floor = control[2:]
     newton_tol = max(NEWTON_TOL, NEWTON_KAPPA * tol)
     fastest = np.max(D) * clock(s_end, sqrt_time)[1] if adaptive else 0.0
@@ -859,9 +862,22 @@ plain_march = plain(march)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def interpolate_many(T, Y, dY, D, M, x, out):
-    """:func:`interpolate` at every x[k] in [T[0], T[-1]] (the step of x[k] found from the last
-    one's, and each step fitted once for a run of points in it)."""
+def interpolate(T, Y, dY, D, M, x, out):
+    """The state at every x[k] in [T[0], T[-1]] into out[k], from the nodes T, states Y and
+    dY = dy/dt (the step of x[k] found from the last one's, and each step fitted once for a
+    run of points in it).
+
+    In a DOPRI step from node i (M[i] the state at the step's midpoint, not NaN) it is the
+    step's own dense output: the quartic through both nodes' values and derivatives and the
+    midpoint value, which is Dormand & Prince's continuous extension of order 4 (Shampine 1986; its
+    derivative at the step's end is the FSAL stage). After other steps, a component with a
+    decay rate d = D[c] > 0 is y_i exp(-d tau) plus the forcing
+    N = y' + d y integrated exactly, N quadratic in tau, fitted to N at both nodes and to
+    y_(i+1): exact for a memory that simply decays, and able to follow one that decays within
+    the step, which a cubic is not. The window integrals P(t + alpha) - exp(-d alpha) P(t) of a
+    step that contains the window are then those of that quadratic forcing. Every other
+    component (theta without weight decay) is cubic Hermite.
+    """
     fit = np.empty((out.shape[1], 5))
     last = T.shape[0] - 2
     i = 0

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _fast
 from . import _validation as check
-from ._fast import interpolate_many
+from ._fast import interpolate
 from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
 from .results import ContinuousRun, ConvergenceWarning, DivergenceError, Trajectory, check_times
@@ -296,7 +296,7 @@ class Segment:
         x = np.sqrt(t) if self.sqrt_time else np.ascontiguousarray(t, dtype=float)
         out = np.empty((x.size, self.Y.shape[1]))
         D = np.zeros(self.Y.shape[1]) if self.sqrt_time else self.D
-        interpolate_many(self.X, self.Y, self.dY, D, self.M, x, out)
+        interpolate(self.X, self.Y, self.dY, D, self.M, x, out)
         return out
 
     def lag(self, iv: int) -> _fast.Lag:

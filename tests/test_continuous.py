@@ -165,6 +165,33 @@ def test_dense_output_matches_nodes_and_a_finer_grid():
         c.at([2.5])
 
 
+@pytest.mark.parametrize("d", [0.5, 10.0, 400.0])
+def test_a_decaying_memory_is_interpolated_exactly_between_nodes(d):
+    """The dense output of a step that is not Dormand & Prince's (idebook._fast.interpolate): a
+    component y' = -d y + N with N quadratic in tau is y0 exp(-d tau) plus the integral of
+    exp(-d (tau - s)) N(s), here by quadrature, at small d tau (phi123's series) and large."""
+    from idebook._fast import interpolate
+
+    h, y0 = 0.3, 1.7
+
+    def forcing(s):
+        return 0.4 - 1.1 * s + 2.3 * s * s
+
+    def exact(tau):
+        return y0 * np.exp(-d * tau) + quad(lambda s: np.exp(-d * (tau - s)) * forcing(s),
+                                            0.0, tau, epsabs=0.0, epsrel=1e-13)[0]
+
+    T = np.array([0.0, h])
+    Y = np.array([[y0], [exact(h)]])
+    dY = -d * Y + np.array([[forcing(0.0)], [forcing(h)]])
+    M, D = np.full((1, 1), np.nan), np.array([d])
+    taus = np.concatenate([np.geomspace(1e-6, 0.1 / d, 5), np.linspace(0.0, h, 31)])
+    out = np.empty((taus.size, 1))
+    interpolate(T, Y, dY, D, M, taus, out)
+    want = np.array([exact(tau) for tau in taus])
+    np.testing.assert_allclose(out[:, 0], want, rtol=1e-12, atol=1e-12)
+
+
 def test_per_coordinate_equals_norm_in_one_dimension():
     a = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99)
     b = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99, per_coordinate=True)
