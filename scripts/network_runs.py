@@ -8,9 +8,12 @@ each learning rate alpha of ALPHAS, over the horizon t in [0, T]:
   exactly for Adam; Proposition 2 with its shift t + alpha closed by Assumption 2 for RMSProp);
 * the plain-ODE model of the literature (idebook.ode_models: Barakat & Bianchi for Adam,
   da Silva & Gazeau for RMSProp);
-* the preconditioned sharpness along the discrete run (idebook.sharpness).
+* the preconditioned sharpness along the discrete run (idebook.sharpness);
+* each model solved again 100 times more accurately (REFERENCE), and the stored run's largest
+  relative distance from it on the discrete times, in theta and in the loss: how many digits
+  of the stored curves the solver settles.
 
-Run from the repository root (about 3 minutes on one core):
+Run from the repository root (464 s on the book's 2-core machine, with other jobs running):
 
     PYTHONPATH=$PWD python scripts/network_runs.py
 
@@ -37,6 +40,7 @@ SAMPLES, SEED, HIDDEN = 300, 0, 16
 BETA1, BETA2, BETA = 0.9, 0.999, 0.9  # Adam's defaults; RMSProp's beta
 SHARP_POINTS = 11  # sharpness samples along each discrete run
 ODE = {"method": "RK45", "rtol": 1e-7, "atol": 1e-9}
+REFERENCE = {"method": "RK45", "rtol": 1e-9, "atol": 1e-11}  # checks the ODE runs: 100x tighter
 
 
 def setting() -> tuple:
@@ -60,21 +64,31 @@ def one(f, theta0, algorithm: str, alpha: float, kwargs: dict) -> dict:
                                      **kwargs)
     out = {"loss_discrete": network.losses(f, d.theta)}
     plain = getattr(ode_models, f"{algorithm}_ode")
-    for name, solve in (("ide", lambda: modified.ode_model(
-            algorithm, f, theta0, alpha=alpha, t_end=T, per_coordinate=True, **kwargs, **ODE)),
-                        ("ode", lambda: plain(f, theta0, alpha=alpha, t_end=T,
-                                              per_coordinate=True, **kwargs, **ODE))):
+    for name, solve in (("ide", lambda **tol: modified.ode_model(
+            algorithm, f, theta0, alpha=alpha, t_end=T, per_coordinate=True, **kwargs, **tol)),
+                        ("ode", lambda **tol: plain(f, theta0, alpha=alpha, t_end=T,
+                                                    per_coordinate=True, **kwargs, **tol))):
         start = time.perf_counter()
-        run = solve()
+        run = solve(**ODE)
         seconds = time.perf_counter() - start
         at = run.at(d.t)
         g = network.gap(f, d, at)
-        out[f"loss_{name}"] = network.losses(f, at.theta)
+        reference = solve(**REFERENCE)
+        if not reference.success:
+            raise RuntimeError(f"{algorithm}, alpha = {alpha}, {name}: the reference solve "
+                               f"failed: {reference.message}")
+        reference = reference.at(d.t)
+        loss, exact = network.losses(f, at.theta), network.losses(f, reference.theta)
+        theta_error = network.gap(f, reference, at).theta
+        loss_error = np.max(np.abs(loss - exact) / exact)
+        out[f"loss_{name}"] = loss
         out[f"gap_{name}"] = np.array([g.theta, g.loss, g.decrease])
         out[f"nfev_{name}"] = np.array([run.nfev, int(run.success)])
+        out[f"error_{name}"] = np.array([theta_error, loss_error])
         print(f"  {algorithm} alpha={alpha:g} {name}: nfev {run.nfev} ({run.nfev / K:.3g} per "
-              f"step), {seconds:.2f} s, theta gap {g.theta:.3g}, loss gap {g.loss:.3g}",
-              flush=True)
+              f"step), {seconds:.2f} s, theta gap {g.theta:.3g}, loss gap {g.loss:.3g}; "
+              f"relative distance from the reference: theta {theta_error:.2g}, loss "
+              f"{loss_error:.2g}", flush=True)
     ks = np.unique(np.linspace(1, K, SHARP_POINTS).round().astype(int))
     values, ok = [], True
     for k in ks:
