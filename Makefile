@@ -196,7 +196,7 @@ binder-check: binder-python
 	JUPYTER_PATH=$(BINDER_VENV)/share/jupyter NUMBA_CACHE_DIR=$(BINDER_VENV)/numba-cache \
 	    IDEBOOK_EXECUTE_NOTEBOOKS=1 IDEBOOK_EXPECT_PREFIX=$(BINDER_VENV) $(OTHER_MACHINE) \
 	    ./start $(BINDER_VENV)/bin/python -m pytest tests/test_book_notebooks.py \
-	    -p no:cacheprovider -v --durations=0 -n 2
+	    -p no:cacheprovider -v -rP --durations=0 -n 2
 	$(STOP)
 
 clean:

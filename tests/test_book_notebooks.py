@@ -203,7 +203,8 @@ def test_notebook_executes_and_reproduces_its_outputs(path: Path) -> None:
                             f"kernels")
     elapsed = time.perf_counter() - start
     print(f"{path.name}: executed in {elapsed:.1f} s (attempt {attempt}); waits that found "
-          f"a message only at a slice's end (missed wake-ups): {len(client.rescued)}")
+          f"a message only at a slice's end (a missed wake-up, or a message that came just "
+          f"then): {len(client.rescued)}")
 
     problems = []
     for i, (old, new) in enumerate(zip(committed.cells, fresh.cells, strict=True)):
