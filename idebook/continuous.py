@@ -546,7 +546,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             seg = sweep(sweep_tol)
         if previous is not None:
             change = _change(seg, previous, t_end, system.n)
-            if follow is not None and change > max(picard_tol, tol) and change > 0.8 * residual:
+            if follow is not None and change > max(picard_tol, tol) and change >= residual:
                 # not contracting on the followed nodes: they do not suit this sweep
                 follow, local_tol = None, sweep_tol
                 seg = sweep(sweep_tol)
