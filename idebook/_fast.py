@@ -290,8 +290,8 @@ def evaluate(T, Y, D, M, i, x, fit, out):
         if poly or d == 0.0:
             out[c] = fit[c, 0] + s * (fit[c, 1] + s * (fit[c, 2] + s * (fit[c, 3]
                                                                        + s * fit[c, 4])))
-        else:  # exp(z) = 1 + z phi1(z): no exp of its own, which LLVM would compute for the
-            z = -d * tau  # polynomial branch too (3x the cost of a dense output)
+        else:  # exp(z) as 1 + z phi1(z): an exp here, LLVM computed for the polynomial branch
+            z = -d * tau  # too, and it made the dense output three times as slow
             p1, p2, p3 = phi123(z)
             out[c] = ((1.0 + z * p1) * Y[i, c] + tau * p1 * fit[c, 0]
                       + tau * tau * p2 * fit[c, 1] + 2.0 * tau ** 3 * p3 * fit[c, 2])
