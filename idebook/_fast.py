@@ -861,11 +861,27 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
 plain_march = plain(march)
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def slope(T, D, M, i, x, fit, y, out):
+    """The derivative of :func:`interpolate` at x in step i, given the step's
+    :func:`fit_step` and the value y there (:func:`evaluate`)."""
+    h = T[i + 1] - T[i]
+    tau = x - T[i]
+    s = tau / h
+    poly = not np.isnan(M[i, 0])
+    for c in range(out.shape[0]):
+        if poly or D[c] == 0.0:
+            out[c] = (fit[c, 1] + s * (2.0 * fit[c, 2] + s * (3.0 * fit[c, 3]
+                                                               + s * 4.0 * fit[c, 4]))) / h
+        else:  # y' = -d y + N(tau), N the quadratic forcing
+            out[c] = -D[c] * y[c] + fit[c, 0] + tau * (fit[c, 1] + tau * fit[c, 2])
+
+
 @numba.njit(cache=True, error_model="numpy")
-def interpolate(T, Y, dY, D, M, x, out):
+def interpolate(T, Y, dY, D, M, x, out, slopes):
     """The state at every x[k] in [T[0], T[-1]] into out[k], from the nodes T, states Y and
     dY = dy/dt (the step of x[k] found from the last one's, and each step fitted once for a
-    run of points in it).
+    run of points in it), and its derivative into slopes[k] if slopes has rows.
 
     In a DOPRI step from node i (M[i] the state at the step's midpoint, not NaN) it is the
     step's own dense output: the quartic through both nodes' values and derivatives and the
@@ -889,3 +905,5 @@ def interpolate(T, Y, dY, D, M, x, out):
             fitted = i
             fit_step(T, Y, dY, D, M, i, fit)
         evaluate(T, Y, D, M, i, x[k], fit, out[k])
+        if slopes.shape[0]:
+            slope(T, D, M, i, x[k], fit, out[k], slopes[k])

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _fast
 from . import _validation as check
+from ._anderson import Anderson
 from ._fast import interpolate
 from .model import Model, build, output_intervals, output_times
 from .objectives import Objective
@@ -71,16 +72,17 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
         False: the paper's memory of the squared gradient norm; True: one per coordinate.
     method : {"fast", "paper"}
         ``"fast"``: the solver of ``idebook._fast`` (Lawson-RK4 with exact memory decay and
-        adaptive steps, SDIRK4 where stiff, Picard sweeps for the shift t + alpha), solved
-        twice and checked over every node and midpoint of both.
+        adaptive steps, SDIRK4 where stiff, Picard sweeps with Anderson acceleration for the
+        shift t + alpha), solved twice and checked over every node and midpoint of both.
         ``"paper"``: Algorithm 4 of the paper, Euler steps h = alpha with Picard iteration and
         smoothing (``idebook._paper``), an O(alpha) baseline that ignores ``tol`` and
         ``substeps``.
     tol : float
         Target for the estimated error, > 0 (fast method): success promises that the
-        estimate, the largest difference between the two solves over [0, t_end] (dense
-        output included) divided by 15, is below tol, in theta and in each memory relative to
-        its largest magnitude where that exceeds 1.
+        estimate, the largest difference between the last two solves over [0, t_end] (dense
+        output included) divided by the ratio of their local tolerances less one (15, or
+        that of a refinement), is below tol, in theta and in each memory relative to its
+        largest magnitude where that exceeds 1.
     substeps : int, optional
         A fixed grid of N steps per alpha (even, >= 2) instead of adaptive steps;
         ``error_estimate`` is then the difference from the grid of N/2 steps divided by 15.
@@ -296,7 +298,7 @@ class Segment:
         x = np.sqrt(t) if self.sqrt_time else np.ascontiguousarray(t, dtype=float)
         out = np.empty((x.size, self.Y.shape[1]))
         D = np.zeros(self.Y.shape[1]) if self.sqrt_time else self.D
-        interpolate(self.X, self.Y, self.dY, D, self.M, x, out)
+        interpolate(self.X, self.Y, self.dY, D, self.M, x, out, np.empty((0, out.shape[1])))
         return out
 
     def lag(self, iv: int) -> _fast.Lag:
@@ -485,7 +487,10 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     [0, t_end + PAD alpha], from ``lag`` (an earlier solution's memory) or, without one, from
     q frozen over the window. An adaptive sweep's successors follow its nodes and step methods
     (where they stop suiting a sweep, it goes on adaptively from there: :meth:`_System.march`),
-    so that their change in theta measures the iteration alone.
+    so that their change in theta measures the iteration alone. Adaptive sweeps are
+    accelerated (:class:`idebook._anderson.Anderson`): each is given a combination of the
+    memories of the sweeps before it at the same tolerance, and its change is measured from
+    the same combination of those sweeps.
     """
     model = system.model
     alpha = model.alpha
@@ -512,6 +517,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     # far above the tolerance is a replay gone wrong, not the iteration's progress
     previous, residual = None, np.inf if lag is None else 100 * max(tol, picard_tol)
     follow, follow_tol = None, np.inf
+    accelerate = Anderson(system.iv)
 
     def sweep(local_tol: float, **kw) -> Segment:  # one sweep from the current lag
         return system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
@@ -549,6 +555,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             if follow is not None and change > max(picard_tol, tol) and change >= residual:
                 # not contracting on the followed nodes: they do not suit this sweep
                 follow, local_tol = None, sweep_tol
+                accelerate.reset()
                 seg = sweep(sweep_tol)
                 change = _change(seg, previous, t_end, system.n)
             residual = change
@@ -558,8 +565,10 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
         if not N and (follow is None or not np.array_equal(seg.X, follow.X)):
             # adapted, or adapted from where the followed nodes stopped suiting it (march)
             follow, follow_tol = seg, local_tol
-        previous, lag, mode = seg, seg.lag(system.iv), _fast.LAGGED
-    return _Solve(segments=(previous,), sweeps=max_sweeps, residual=residual, converged=False)
+        # (a fixed grid, the tests' reference, iterates plainly)
+        lag, previous = accelerate(lag, seg, local_tol, combine=not N)
+        mode = _fast.LAGGED
+    return _Solve(segments=(seg,), sweeps=max_sweeps, residual=residual, converged=False)
 
 
 def _resting_lag(system: _System, end: float) -> _fast.Lag:
@@ -601,9 +610,10 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     Without ``substeps`` the two solves take adaptive steps to the local tolerances
     16 LOCAL tol and LOCAL tol (fourth order: halves the steps); the error estimate is the
     largest difference (:func:`_difference`) over every node of both and the midpoints between
-    them, divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller in
-    proportion, at most ``REFINEMENTS`` times. With ``substeps=N`` the two are the grids
-    alpha/(N/2) and alpha/N.
+    them, divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller by
+    the factor r = 2 estimate / tol (at most 2000), at most ``REFINEMENTS`` times, and the
+    estimate is then that difference divided by r - 1. With ``substeps=N`` the two are the
+    grids alpha/(N/2) and alpha/N (fourth order: also 15).
 
     Work and memory are bounded: no step starts that could pass ``max_nfev`` gradient
     evaluations, and no solve keeps more than ``MAX_GRID_BYTES`` of nodes. Either way the
@@ -614,7 +624,7 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     plans = ([{"N": substeps // 2}, {"N": substeps}] if substeps
              else [{"tol": max(LOCAL_FLOOR, 16 * LOCAL * tol)},
                    {"tol": max(LOCAL_FLOOR, LOCAL * tol)}])
-    solves: list[tuple[_Solve, HermiteSolution]] = []
+    solves: list[tuple[_Solve, HermiteSolution, float]] = []
     estimate, stopped, status = np.inf, "", 0
     names = (model.memory_name, "m") if model.has_m else (model.memory_name,)
     lag = None
@@ -633,20 +643,23 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
             break
         sol = HermiteSolution(segments=solve.segments, n=model.n, iv=system.iv, names=names,
                               t_end=t_end)
-        solves.append((solve, sol))
+        solves.append((solve, sol, plan.get("tol", 0.0)))
         if model.shifted:
             lag = solve.segments[0].lag(system.iv)
         if not solve.converged:
             break
         if len(solves) >= 2:
-            estimate = _difference(sol, solves[-2][1], t_end) / 15.0
+            # errors in proportion to the local tolerance (a fixed grid's to h^4): the finer
+            # solve's error is the difference over (ratio - 1)
+            ratio = 16.0 if substeps else solves[-2][2] / plan["tol"]
+            estimate = _difference(sol, solves[-2][1], t_end) / max(ratio - 1.0, 1.0)
             if (not substeps and estimate > tol and len(solves) < 2 + REFINEMENTS
                     and plan["tol"] > LOCAL_FLOOR):
                 plans.append({"tol": max(LOCAL_FLOOR,
                                          plan["tol"] * max(tol / estimate, 1e-3) / 2)})
     message = "The solution converged."
     if solves:
-        solve, sol = solves[-1]
+        solve, sol, _ = solves[-1]
     else:  # theta is unknown: NaN everywhere
         seg = Segment(X=np.array([0.0, max(t_end, model.alpha)]),
                       Y=np.full((2, system.ny), np.nan), dY=np.full((2, system.ny), np.nan),
@@ -678,5 +691,5 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
         t=out.t, theta=out.theta, **out.memory, algorithm=model.algorithm, alpha=model.alpha,
         params=model.params, method="fast", success=status == 0, status=status,
         message=message, nfev=system.nfev, sol=sol,
-        iterations=sum(s.sweeps for s, _ in solves), residual=solve.residual,
+        iterations=sum(s.sweeps for s, _, _ in solves), residual=solve.residual,
         error_estimate=estimate, substeps=substeps or 0)

@@ -186,10 +186,28 @@ def test_a_decaying_memory_is_interpolated_exactly_between_nodes(d):
     dY = -d * Y + np.array([[forcing(0.0)], [forcing(h)]])
     M, D = np.full((1, 1), np.nan), np.array([d])
     taus = np.concatenate([np.geomspace(1e-6, 0.1 / d, 5), np.linspace(0.0, h, 31)])
-    out = np.empty((taus.size, 1))
-    interpolate(T, Y, dY, D, M, taus, out)
+    out, slopes = np.empty((taus.size, 1)), np.empty((taus.size, 1))
+    interpolate(T, Y, dY, D, M, taus, out, slopes)
     want = np.array([exact(tau) for tau in taus])
     np.testing.assert_allclose(out[:, 0], want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(slopes[:, 0], -d * want + forcing(taus), rtol=1e-11, atol=1e-11)
+
+
+def test_a_dopri_step_is_interpolated_by_its_quartic_and_its_slope():
+    """A DOPRI step's dense output (M, its midpoint value, not NaN) is the quartic through both
+    nodes' values and slopes and the midpoint: exact, with its derivative, for a quartic."""
+    from idebook._fast import interpolate
+
+    coefficients = np.array([0.3, -1.2, 0.7, 2.1, -0.9])  # of t^0 ... t^4
+    p = np.polynomial.Polynomial(coefficients)
+    T = np.array([0.5, 0.9])
+    Y, dY = p(T)[:, None], p.deriv()(T)[:, None]
+    M, D = np.array([[p(0.7)]]), np.array([3.0])  # the decay rate plays no part here
+    x = np.linspace(0.5, 0.9, 17)
+    out, slopes = np.empty((x.size, 1)), np.empty((x.size, 1))
+    interpolate(T, Y, dY, D, M, x, out, slopes)
+    np.testing.assert_allclose(out[:, 0], p(x), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(slopes[:, 0], p.deriv()(x), rtol=1e-12, atol=1e-13)
 
 
 def test_per_coordinate_equals_norm_in_one_dimension():
@@ -290,3 +308,17 @@ def test_a_jump_within_a_third_of_a_step_is_resolved():
     c = solve("rmsprop", 0.316, 3.0, beta=0.999)
     assert c.success and c.error_estimate < 1e-8
     assert abs(c.theta[-1, 0] - 4.0) < 1e-6
+
+
+def test_a_refined_solve_divides_the_difference_by_the_tolerance_ratio_less_one(monkeypatch):
+    """With every difference between two solves equal to 45 tol: the first estimate is
+    45 tol / 15 = 3 tol, so the solve is refined at a tolerance 6 times smaller (to land at
+    tol / 2); the refined estimate is then 45 tol / 5 = 9 tol (not 45 tol / 15), the second
+    refinement is 18 times smaller and its estimate 45 tol / 17."""
+    tol = 1e-8
+    monkeypatch.setattr(continuous, "_difference", lambda a, b, t_end: 45 * tol)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", idebook.ConvergenceWarning)
+        run = continuous.adam(quadratic(), 1.0, alpha=0.1, t_end=1.0, tol=tol)
+    assert not run.success and run.status == -3
+    assert run.error_estimate == pytest.approx(45 * tol / 17, rel=1e-12)
