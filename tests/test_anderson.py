@@ -75,6 +75,7 @@ def test_the_history_restarts_when_the_tolerance_changes():
 @pytest.mark.parametrize("name, kw", [
     ("adagrad", {"alpha": 0.5, "t_end": 20.0}),
     ("rmsprop", {"alpha": 0.1, "beta": 0.9, "t_end": 10.0}),
+    ("adagrad", {"alpha": 0.5, "t_end": 20.0, "per_coordinate": True}),  # two memories
 ])
 def test_acceleration_takes_fewer_sweeps_to_the_same_solution(monkeypatch, name, kw):
     f, theta0, tol = rosenbrock(), [-1.2, 1.0], 1e-6
