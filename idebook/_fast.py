@@ -501,34 +501,24 @@ def dopri_step(grad, params, coef, mode, sqrt_time, lag, D, s, h, y, F, z, y_new
     return h * math.sqrt(num / den), h * math.sqrt(num_n / den)
 
 
-@numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
-                                  _F, _F, _VEC, _VEC, _VEC, _F, SCRATCH_TYPE),
-           cache=True, error_model="numpy")
-def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor, newton_tol,
-               work):
-    """One step hs from s of the L-stable, stiffly accurate SDIRK method of order 4 (Hairer &
-    Wanner, Solving ODEs II, Table 6.5); simplified Newton with a finite-difference Jacobian,
-    LU-factored once per step. Newton has converged when no update exceeds ``newton_tol``
-    times |y_r| + floor_r, with the error norm's floors (:func:`error_norm`): a squared-gradient
-    memory far below eps^2 does not change theta' and is not resolved to its own digits,
-    which the round-off of theta would not allow.
+@numba.njit(_I(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC, _F, _VEC,
+                SCRATCH_TYPE, _MAT), cache=True, error_model="numpy")
+def jacobian(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, J):
+    """dF/dy of the whole right-hand side at (s, y) into J, by forward differences; returns
+    the gradient evaluations (2 ny + 1).
 
-    Returns (Newton converged in every stage, gradient evaluations).
+    Each column is taken with a relative step, and again with a step 1000 times smaller: near
+    theta* the field -g / (sqrt(vhat) + eps) turns over on the scale (sqrt(vhat) + eps) /
+    |grad g|, which can be far below 1.5e-8 |theta|, and a Jacobian taken across that kink
+    makes Newton diverge. Where the two differ by more than 10 %, the narrower one is kept.
     """
     ny = y.shape[0]
-    F = np.empty((5, ny))
     f0 = np.empty(ny)
     fz = np.empty(ny)
     z = np.empty(ny)
-    full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, f0)
-    W = np.eye(ny)  # the Newton matrix I - gamma hs dF/dy
     wide = np.empty(ny)
+    full_field(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, f0)
     for c in range(ny):
-        # Each column by forward differences with a relative step, and again with a step
-        # 1000 times smaller: near theta* the field -g / (sqrt(vhat) + eps) turns over on the
-        # scale (sqrt(vhat) + eps) / |grad g|, which can be far below 1.5e-8 |theta|, and a
-        # Jacobian taken across that kink makes Newton diverge. Where the two differ by more
-        # than 10 %, the narrower one is kept.
         delta = 1.5e-8 * max(abs(y[c]), 1e-150)  # relative: a moment may be 1e-30
         for r in range(ny):
             z[r] = y[r]
@@ -543,10 +533,38 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, flo
             close = (fz[r] - f0[r]) / (1e-3 * delta)
             narrow |= abs(close - wide[r]) > 0.1 * max(abs(close), abs(wide[r]))
         for r in range(ny):
-            W[r, c] -= GAMMA * hs * ((fz[r] - f0[r]) / (1e-3 * delta) if narrow else wide[r])
+            J[r, c] = (fz[r] - f0[r]) / (1e-3 * delta) if narrow else wide[r]
+    return 2 * ny + 1
+
+
+@numba.njit(types.Tuple((_B, _I))(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
+                                  _F, _F, _VEC, _VEC, _VEC, _F, SCRATCH_TYPE, _MAT),
+           cache=True, error_model="numpy")
+def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor, newton_tol,
+               work, J):
+    """One step hs from s of the L-stable, stiffly accurate SDIRK method of order 4 (Hairer &
+    Wanner, Solving ODEs II, Table 6.5); simplified Newton with the Jacobian J at (s, y)
+    (:func:`jacobian`), I - gamma hs J LU-factored once per step. Newton has converged when no
+    update exceeds ``newton_tol`` times |y_r| + floor_r, with the error norm's floors
+    (:func:`error_norm`): a squared-gradient memory far below eps^2 does not change theta' and
+    is not resolved to its own digits, which the round-off of theta would not allow. A stage's
+    derivative is then taken from its equation, (Y - base) / (gamma hs), not by evaluating the
+    field at Y: it costs nothing, and it does not multiply what is left of the Newton error by
+    the stiffness (Hairer & Wanner II, IV.8).
+
+    Returns (Newton converged in every stage, gradient evaluations).
+    """
+    ny = y.shape[0]
+    F = np.empty((5, ny))
+    fz = np.empty(ny)
+    z = np.empty(ny)
+    W = np.eye(ny)  # the Newton matrix I - gamma hs dF/dy
+    for r in range(ny):
+        for c in range(ny):
+            W[r, c] -= GAMMA * hs * J[r, c]
     pivots = np.empty(ny, dtype=np.int64)
     lu_factor(W, pivots)
-    total = 2 * ny + 1
+    total = 0
     for st in range(5):
         base = y.copy()
         for j in range(st):
@@ -569,11 +587,8 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, flo
                 break
         if not converged:
             return False, total
-        full_field(grad, params, coef, mode, sqrt_time, lag, D, s + SDIRK_C[st] * hs, Yst, work,
-                   fz)
-        total += 1
         for r in range(ny):
-            F[st, r] = fz[r]
+            F[st, r] = (Yst[r] - base[r]) / (GAMMA * hs)
             z[r] = Yst[r]
     for r in range(ny):
         y_new[r] = z[r]
@@ -585,10 +600,13 @@ def sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s, hs, parts, y, y_
                 newton_tol, work):
     """``parts`` SDIRK4 steps of hs / parts from (s, y) into y_new: (ok, gradient evaluations)."""
     z = y.copy()
+    J = np.empty((y.shape[0], y.shape[0]))
     nfev = 0
     for p in range(parts):
+        nfev += jacobian(grad, params, coef, mode, sqrt_time, lag, D, s + p * hs / parts, z,
+                         work, J)
         ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s + p * hs / parts,
-                               hs / parts, z, y_new, floor, newton_tol, work)
+                               hs / parts, z, y_new, floor, newton_tol, work, J)
         nfev += evals
         if not ok:
             return False, nfev
@@ -610,15 +628,20 @@ def sdirk_adaptive(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, k1, y_
     Returns the gradient evaluations.
     """
     ny = y.shape[0]
-    ok, nfev = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_one, floor,
-                          newton_tol, work)
+    J = np.empty((ny, ny))  # at (s, y) for the step and its first half
+    nfev = jacobian(grad, params, coef, mode, sqrt_time, lag, D, s, y, work, J)
+    ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_one, floor,
+                           newton_tol, work, J)
+    nfev += evals
     if ok:
         ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, 0.5 * hs, y,
-                               y_mid, floor, newton_tol, work)
+                               y_mid, floor, newton_tol, work, J)
         nfev += evals
     if ok:
+        nfev += jacobian(grad, params, coef, mode, sqrt_time, lag, D, s + 0.5 * hs, y_mid,
+                         work, J)
         ok, evals = sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s + 0.5 * hs,
-                               0.5 * hs, y_mid, y_new, floor, newton_tol, work)
+                               0.5 * hs, y_mid, y_new, floor, newton_tol, work, J)
         nfev += evals
     if not ok or not np.all(np.isfinite(y_new)):
         y_new[:] = np.nan
@@ -774,7 +797,7 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             rho = lip + fastest
             if stiff_ok and ((method == SDIRK) if replay else stiffness > STIFF):
                 # the most an SDIRK4 step can cost: its Jacobian and five stages of Newton
-                most = 2 * ny + 1 + 5 * (NEWTON_ITERATIONS + 1)
+                most = 2 * ny + 1 + 5 * NEWTON_ITERATIONS
                 if nfev + (3 if adaptive else 2 if replay else 1) * most + 1 > max_nfev:
                     control[0], control[1] = h, err_prev
                     return OUT_OF_WORK, i + 1, nfev, rejected, stiff, failures

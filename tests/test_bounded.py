@@ -98,11 +98,11 @@ def _stiff_everywhere(monkeypatch, fail_full_steps=False):
         sdirk = namespace["sdirk_step"]
 
         def failing(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor,
-                    newton_tol, work):
+                    newton_tol, work, J):
             if hs > 0.9 * 0.1 / 8:
                 return False, 7
             return sdirk(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, floor,
-                         newton_tol, work)
+                         newton_tol, work, J)
 
         monkeypatch.setitem(namespace, "sdirk_step", failing)
 
