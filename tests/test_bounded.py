@@ -181,3 +181,20 @@ def test_a_replay_that_stops_suiting_its_nodes_goes_on_adaptively():
     assert replayed < X.size - 1 and hybrid.X.size > X.size
     assert system.nfev - before < 1.5 * fine.X.size * 6
     assert np.max(np.abs(hybrid(fine.t)[:, 0] - fine.Y[:, 0])) < 100 * tol
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+def test_sdirk_steps_converge_at_fourth_order(monkeypatch, name):
+    # a grid-refinement study of SDIRK4 alone: theta on the grids alpha/N (every step
+    # implicit) against an adaptive solve at tol 1e-12; the observed order log2(e_N / e_2N)
+    kw = {"alpha": 0.1, "t_end": 1.0}
+    reference = getattr(continuous, name)(QUADRATIC, THETA0, tol=1e-12, **kw)
+    assert reference.success
+    _stiff_everywhere(monkeypatch)
+    errors = []
+    for N in (4, 8, 16):
+        run = getattr(continuous, name)(QUADRATIC, THETA0, substeps=N, **kw)
+        assert all((seg.methods == _fast.SDIRK).all() for seg in run.sol.segments)
+        errors.append(np.max(np.abs(run.theta - reference.theta)))
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all((orders > 3.5) & (orders < 4.6)), orders
