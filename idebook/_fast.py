@@ -73,7 +73,7 @@ PAD = 2  # alpha-windows integrated beyond t_end for the shifted models
 STIFF = 1.5
 HALVINGS = 3  # on a given grid, a failed SDIRK step is retried as 2, 4, 8 SDIRK steps
 REPLAY_LIMIT = 100.0  # a replayed step whose own error estimate exceeds this many tol fails
-JACOBIAN_MAX = 64  # larger states never take the stiff path: its Jacobian costs ny + 1 gradients
+JACOBIAN_MAX = 64  # larger states never take the stiff path (its Jacobian: 2 ny + 1 gradients)
 
 # Step-size control (Hairer, Norsett & Wanner I, II.4; the PI variant of Gustafsson)
 SAFETY = 0.9
@@ -810,7 +810,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                 else:  # given nodes: retry a Newton failure with 2, 4, 8 SDIRK steps
                     # (replayed steps start with the two half steps their sweep accepted)
                     for level in range(1 if replay else 0, HALVINGS + 1):
-                        if nfev + 2 ** level * most + 1 > max_nfev:
+                        # (+ 2: the explicit step after a last failure, or the field at the end)
+                        if nfev + 2 ** level * most + 2 > max_nfev:
                             control[0], control[1] = h, err_prev
                             return OUT_OF_WORK, i + 1, nfev, rejected, stiff, failures
                         ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s,

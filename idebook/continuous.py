@@ -607,13 +607,15 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
                 max_sweeps: int, max_nfev: int) -> ContinuousRun:
     """Solve twice, the second time finer, and estimate the error of the finer from the two.
 
-    Without ``substeps`` the two solves take adaptive steps to the local tolerances
-    16 LOCAL tol and LOCAL tol (fourth order: halves the steps); the error estimate is the
+    Without ``substeps`` the two solves take adaptive steps to the local tolerances 16 l and
+    l = max(LOCAL tol, LOCAL_FLOOR) (fourth order: halves the steps); the error estimate is the
     largest difference (:func:`_difference`) over every node of both and the midpoints between
     them, divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller by
     the factor r = 2 estimate / tol (at most 2000), at most ``REFINEMENTS`` times, and the
-    estimate is then that difference divided by r - 1. With ``substeps=N`` the two are the
-    grids alpha/(N/2) and alpha/N (fourth order: also 15).
+    estimate is then that difference divided by r - 1. A refinement that ``LOCAL_FLOOR`` would
+    cap below r = 2 is not made: the estimate stays that of the last pair, and the result
+    reports that it exceeds tol. With ``substeps=N`` the two are the grids alpha/(N/2) and
+    alpha/N (fourth order: also 15).
 
     Work and memory are bounded: no step starts that could pass ``max_nfev`` gradient
     evaluations, and no solve keeps more than ``MAX_GRID_BYTES`` of nodes. Either way the
@@ -622,7 +624,7 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     system = _System(model, max_nfev)
     picard_tol = tol / 100 if substeps else LOCAL * tol
     plans = ([{"N": substeps // 2}, {"N": substeps}] if substeps
-             else [{"tol": max(LOCAL_FLOOR, 16 * LOCAL * tol)},
+             else [{"tol": 16 * max(LOCAL_FLOOR, LOCAL * tol)},
                    {"tol": max(LOCAL_FLOOR, LOCAL * tol)}])
     solves: list[tuple[_Solve, HermiteSolution, float]] = []
     estimate, stopped, status = np.inf, "", 0
@@ -650,13 +652,13 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
             break
         if len(solves) >= 2:
             # errors in proportion to the local tolerance (a fixed grid's to h^4): the finer
-            # solve's error is the difference over (ratio - 1)
+            # solve's error is the difference over (ratio - 1), ratio >= 2 by construction
             ratio = 16.0 if substeps else solves[-2][2] / plan["tol"]
-            estimate = _difference(sol, solves[-2][1], t_end) / max(ratio - 1.0, 1.0)
-            if (not substeps and estimate > tol and len(solves) < 2 + REFINEMENTS
-                    and plan["tol"] > LOCAL_FLOOR):
-                plans.append({"tol": max(LOCAL_FLOOR,
-                                         plan["tol"] * max(tol / estimate, 1e-3) / 2)})
+            estimate = _difference(sol, solves[-2][1], t_end) / (ratio - 1.0)
+            if not substeps and estimate > tol and len(solves) < 2 + REFINEMENTS:
+                finer = max(LOCAL_FLOOR, plan["tol"] * max(tol / estimate, 1e-3) / 2)
+                if finer <= plan["tol"] / 2:  # else the floor leaves too small a ratio
+                    plans.append({"tol": finer})
     message = "The solution converged."
     if solves:
         solve, sol, _ = solves[-1]
@@ -681,6 +683,9 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     elif estimate > tol and not substeps:
         status = -3
         message = f"Estimated error {estimate:.3g} exceeds tol = {tol:.3g}."
+        if solves[-1][2] < 2 * LOCAL_FLOOR:
+            message += (f" The local tolerance is at its floor ({LOCAL_FLOOR:g}), below which "
+                        f"the round-off of theta decides.")
     if system.newton_failures:
         message += (f" Newton's method failed in {system.newton_failures} stiff steps even at "
                     f"1/{2**_fast.HALVINGS} of the step; these were taken explicitly.")

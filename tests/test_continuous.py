@@ -322,3 +322,36 @@ def test_a_refined_solve_divides_the_difference_by_the_tolerance_ratio_less_one(
         run = continuous.adam(quadratic(), 1.0, alpha=0.1, t_end=1.0, tol=tol)
     assert not run.success and run.status == -3
     assert run.error_estimate == pytest.approx(45 * tol / 17, rel=1e-12)
+
+
+def test_no_refinement_is_closer_than_a_factor_two_above_the_floor(monkeypatch):
+    """Errors proportional to the local tolerance, 50 tol in the second solve: just above
+    LOCAL_FLOOR the refinement would land on the floor, a ratio of 1.01 whose estimate
+    (difference / 0.01) no clamp may shrink. It is not made, and the result says the
+    estimate exceeds tol."""
+    tol = 1.01 * continuous.LOCAL_FLOOR / continuous.LOCAL
+    local = []
+    one_solve = continuous._one_solve
+
+    def recording(system, t_end, **kw):
+        local.append(kw.get("tol"))
+        return one_solve(system, t_end, **kw)
+
+    K = 50 * tol / (continuous.LOCAL * tol)  # error = K * local tolerance
+    monkeypatch.setattr(continuous, "_one_solve", recording)
+    monkeypatch.setattr(continuous, "_difference",
+                        lambda a, b, t_end: K * abs(local[-2] - local[-1]))
+    with pytest.warns(idebook.ConvergenceWarning, match="floor"):
+        run = continuous.adam(quadratic(), 1.0, alpha=0.1, t_end=1.0, tol=tol)
+    assert len(local) == 2 and local[0] == pytest.approx(16 * local[1], rel=1e-12)
+    assert not run.success and run.status == -3
+    assert run.error_estimate == pytest.approx(50 * tol, rel=1e-9)
+
+
+@pytest.mark.parametrize("name", ["adagrad", "rmsprop", "adam"])
+def test_a_tolerance_below_the_floor_is_reported_not_met(name):
+    # both solves at LOCAL_FLOOR would agree to round-off and report an error of 0
+    with pytest.warns(idebook.ConvergenceWarning, match="floor"):
+        run = getattr(continuous, name)(F, 1.0, alpha=0.1, t_end=1.0, tol=1e-15)
+    assert not run.success and run.status == -3
+    assert run.error_estimate > 1e-15
