@@ -82,7 +82,8 @@ def adagrad(objective: Objective | tuple, theta0, *, alpha: float, t_end: float,
         estimate, the largest difference between the last two solves over [0, t_end] (dense
         output included) divided by the ratio of their local tolerances less one (15, or
         that of a refinement), is below tol, in theta and in each memory relative to its
-        largest magnitude where that exceeds 1.
+        largest magnitude where that exceeds 1. The local tolerance stops at 1e-13
+        (``LOCAL_FLOOR``): a tol that would need less is reported not met (status -3).
     substeps : int, optional
         A fixed grid of N steps per alpha (even, >= 2) instead of adaptive steps;
         ``error_estimate`` is then the difference from the grid of N/2 steps divided by 15.
