@@ -624,9 +624,9 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     """
     system = _System(model, max_nfev)
     picard_tol = tol / 100 if substeps else LOCAL * tol
+    fine = max(LOCAL_FLOOR, LOCAL * tol)
     plans = ([{"N": substeps // 2}, {"N": substeps}] if substeps
-             else [{"tol": 16 * max(LOCAL_FLOOR, LOCAL * tol)},
-                   {"tol": max(LOCAL_FLOOR, LOCAL * tol)}])
+             else [{"tol": 16 * fine}, {"tol": fine}])
     solves: list[tuple[_Solve, HermiteSolution, float]] = []
     estimate, stopped, status = np.inf, "", 0
     names = (model.memory_name, "m") if model.has_m else (model.memory_name,)
