@@ -210,6 +210,24 @@ def test_a_dopri_step_is_interpolated_by_its_quartic_and_its_slope():
     np.testing.assert_allclose(slopes[:, 0], p.deriv()(x), rtol=1e-12, atol=1e-13)
 
 
+def test_once_theta_rests_the_decaying_memory_takes_steps_far_beyond_alpha():
+    """RMSProp (beta = 0.9, alpha = 0.01) on the paper's quadratic: theta reaches the minimiser
+    near t = 4 and rests there while v decays like exp(-10 t). DOPRI5's error on [4, 6] then
+    comes from that decay alone, measured relative to v, and held its steps near 0.7 alpha
+    (283 steps). Exponential steps integrate the decay exactly (_fast.DECAYS): the steps grow
+    far beyond alpha, and theta and v still agree with a solve at tol 1e-11."""
+    run = solve("rmsprop", 0.01, 6.0, beta=0.9)
+    nodes = run.sol.t_nodes
+    tail = nodes[(nodes >= 4.0) & (nodes <= 6.0)]
+    assert run.success
+    assert tail.size <= 30 and np.diff(tail).max() > 10 * 0.01
+    reference = solve("rmsprop", 0.01, 6.0, beta=0.9, tol=1e-11)
+    t = np.linspace(0.0, 6.0, 3001)
+    ours, theirs = run.at(t), reference.at(t)
+    assert np.max(np.abs(ours.theta - theirs.theta)) <= 10 * continuous.TOL
+    assert np.max(np.abs(ours.v - theirs.v)) <= 10 * continuous.TOL * np.max(np.abs(theirs.v))
+
+
 def test_per_coordinate_equals_norm_in_one_dimension():
     a = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99)
     b = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99, per_coordinate=True)
