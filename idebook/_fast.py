@@ -21,7 +21,8 @@ P(t + alpha) - exp(-d2 alpha) P(t) (Picard iteration), with P the previous sweep
 first order.
 
 Each sweep (:func:`march`) chooses every step's method from the step and two Lipschitz
-estimates of the last step (see DOPRI_STIFF):
+estimates of the last step (see DOPRI_STIFF), and from how a DOPRI5 step's error splits
+between the decays and N (see DECAYS):
 
 * where the whole field is non-stiff, the Dormand-Prince 5(4) pair (:func:`dopri_step`), six
   gradient evaluations per step (FSAL), its embedded estimate controlling the step, and its
@@ -138,7 +139,8 @@ DOPRI_STIFF = 3.0
 # RMSProp's memory decaying towards zero once theta rests, its error measured relative to
 # itself. When the part of an error-limited step's error that comes from N (the same weights on
 # the stages' N) is below 1/DECAYS of it, exponential steps, whose error is N's alone, can be
-# twice as long (errors ~ h^5, DECAYS = 2^5) for 4 gradients instead of 6. The steps from the
+# about twice as long (their estimate is controlled as ~ h^4, so 2^4 = 16; DECAYS = 32 leaves
+# a margin) for 4 gradients instead of 6. The steps from the
 # next one's length on are then exponential, DECAY_RUN of them, after which DOPRI5 decides
 # again; they stop earlier where their controller asks for a shorter step than the one DOPRI5
 # switched at, where one is rejected, or where N is stiff too. After such a failure no switch
@@ -887,7 +889,7 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                     control[0], control[1] = h, err_prev
                     return BLOW_UP, i + 1, nfev, rejected, stiff, failures
                 continue
-            # (an error below MAX_FACTOR^-5 does not limit a DOPRI5 step)
+            # (an error below about MAX_FACTOR^-5 hardly limits a DOPRI5 step)
             switch = (method == DOPRI and mode != ADAM and cooldown == 0
                       and norm > MAX_FACTOR ** -5.0
                       and DECAYS * error_norm(err_n, y, y_new, tol, n, floor) < norm)
