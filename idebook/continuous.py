@@ -41,6 +41,10 @@ LOCAL_FLOOR = 1e-13
 # other; a fixed grid (substeps=N) takes adaptive steps to LAYER_TOL there.
 LAYER_TOL = 1e-12
 SWEEP_TOL = 1e-5  # local tolerance of the first Picard sweep, which freezes q over the window
+# How the Picard sweeps after the first take the window integral (_fast.PREDICTED: corrected
+# by the change of the memory at t; a solve whose corrected sweeps do not contract goes on
+# with _fast.LAGGED, the previous sweep's window as it is; see _one_solve)
+WINDOW = _fast.PREDICTED
 REFINEMENTS = 2  # adaptive solves repeated at a smaller tolerance when the estimate is over tol
 # Work allowed to the first Picard sweep, which freezes q over the window. Started at a
 # minimiser, that sweep's field is -g / (sqrt(alpha) |g| + eps): a sign flow, which chatters
@@ -478,10 +482,12 @@ class _Solve:
     sweeps: int
     residual: float
     converged: bool
+    lagged: int = WINDOW  # how the last sweeps took the window (see _one_solve)
 
 
 def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
-               lag: _fast.Lag | None = None, picard_tol: float, max_sweeps: int) -> _Solve:
+               lag: _fast.Lag | None = None, lagged: int = WINDOW, picard_tol: float,
+               max_sweeps: int) -> _Solve:
     """Solve on the fixed grid alpha/N (N > 0) or with adaptive steps to the local ``tol``.
 
     Adam: one sweep, its first window in s = sqrt(t). AdaGrad and RMSProp: Picard sweeps over
@@ -491,7 +497,10 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     so that their change in theta measures the iteration alone. Adaptive sweeps are
     accelerated (:class:`idebook._anderson.Anderson`): each is given a combination of the
     memories of the sweeps before it at the same tolerance, and its change is measured from
-    the same combination of those sweeps.
+    the same combination of those sweeps. The sweeps take the window as ``lagged`` says
+    (``_fast.PREDICTED`` or ``_fast.LAGGED``); a predicted sweep that changes theta no less
+    than the one before it turns the rest of the iteration to plain Picard sweeps (LAGGED),
+    which the result's ``lagged`` reports.
     """
     model = system.model
     alpha = model.alpha
@@ -513,10 +522,11 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
         return _Solve(segments=segments, sweeps=1, residual=0.0, converged=True)
     end = t_end + _fast.PAD * alpha
     grid = alpha / N * np.arange(_windows(model, t_end) * N + 1) if N else None
-    mode = _fast.FROZEN if lag is None else _fast.LAGGED
+    mode = _fast.FROZEN if lag is None else lagged
     # from an earlier solution's memory the iteration starts near its fixed point: a first change
     # far above the tolerance is a replay gone wrong, not the iteration's progress
     previous, residual = None, np.inf if lag is None else 100 * max(tol, picard_tol)
+    previous_tol = np.nan  # the local tolerance of the sweep before
     follow, follow_tol = None, np.inf
     accelerate = Anderson(system.iv)
 
@@ -544,7 +554,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
             if mode != _fast.FROZEN or system.nfev >= system.max_nfev - 6:
                 raise
             # a chattering start: iterate from theta resting at theta0 instead
-            lag, mode = _resting_lag(system, end), _fast.LAGGED
+            lag, mode = _resting_lag(system, end), lagged
             seg = sweep(sweep_tol)
             followed = True
         if follow is not None and not followed:
@@ -559,17 +569,26 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
                 accelerate.reset()
                 seg = sweep(sweep_tol)
                 change = _change(seg, previous, t_end, system.n)
+            if (mode == _fast.PREDICTED and local_tol == previous_tol
+                    and change > max(picard_tol, tol) and change >= residual):
+                # the predicted windows do not contract (two sweeps of one tolerance, whose
+                # change is the iteration's): plain Picard sweeps from here on
+                lagged = _fast.LAGGED
+                accelerate.reset()
             residual = change
             # a coarse solve need not iterate below its own local tolerance
             if residual <= max(picard_tol, tol) and (N or local_tol == tol):
-                return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True)
+                return _Solve(segments=(seg,), sweeps=sweeps, residual=residual, converged=True,
+                              lagged=lagged)
         if not N and (follow is None or not np.array_equal(seg.X, follow.X)):
             # adapted, or adapted from where the followed nodes stopped suiting it (march)
             follow, follow_tol = seg, local_tol
         # (a fixed grid, the tests' reference, iterates plainly)
         lag, previous = accelerate(lag, seg, local_tol, combine=not N)
-        mode = _fast.LAGGED
-    return _Solve(segments=(seg,), sweeps=max_sweeps, residual=residual, converged=False)
+        previous_tol = local_tol
+        mode = lagged
+    return _Solve(segments=(seg,), sweeps=max_sweeps, residual=residual, converged=False,
+                  lagged=lagged)
 
 
 def _resting_lag(system: _System, end: float) -> _fast.Lag:
@@ -630,11 +649,11 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
     solves: list[tuple[_Solve, HermiteSolution, float]] = []
     estimate, stopped, status = np.inf, "", 0
     names = (model.memory_name, "m") if model.has_m else (model.memory_name,)
-    lag = None
+    lag, lagged = None, WINDOW
     while plans:
         plan = plans.pop(0)
         try:
-            solve = _one_solve(system, t_end, lag=lag, picard_tol=picard_tol,
+            solve = _one_solve(system, t_end, lag=lag, lagged=lagged, picard_tol=picard_tol,
                                max_sweeps=max_sweeps, **plan)
         except _OutOfWork:
             stopped, status = (f"max_nfev = {max_nfev} gradient evaluations would be exceeded "
@@ -648,7 +667,7 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
                               t_end=t_end)
         solves.append((solve, sol, plan.get("tol", 0.0)))
         if model.shifted:
-            lag = solve.segments[0].lag(system.iv)
+            lag, lagged = solve.segments[0].lag(system.iv), solve.lagged
         if not solve.converged:
             break
         if len(solves) >= 2:

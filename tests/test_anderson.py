@@ -1,13 +1,14 @@
-"""Anderson acceleration of the Picard sweeps of AdaGrad and RMSProp (idebook._anderson)."""
+"""Acceleration of the Picard sweeps of AdaGrad and RMSProp: Anderson's method
+(idebook._anderson) and the predicted windows (idebook._fast.PREDICTED)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from idebook import _anderson, continuous
+from idebook import _anderson, _fast, continuous
 from idebook.continuous import Segment
-from idebook.objectives import rosenbrock
+from idebook.objectives import quadratic, rosenbrock
 
 # A linear Picard map on cubic memories P(t) = sum_k c_k t^k, c -> A c + b, with one slow mode
 # (0.95) and three faster ones: plain iteration needs some 450 sweeps to reach 1e-10.
@@ -92,3 +93,44 @@ def test_acceleration_takes_fewer_sweeps_to_the_same_solution(monkeypatch, name,
     assert fast.nfev < plain.nfev
     t = np.linspace(0.0, kw["t_end"], 501)
     assert np.max(np.abs(fast.at(t).theta - plain.at(t).theta)) < 10 * tol
+
+
+@pytest.mark.parametrize(("alpha", "steps"), [(0.1, 60), (0.01, 600)])  # the paper's horizons
+def test_predicted_windows_take_fewer_sweeps_to_the_same_solution(monkeypatch, alpha, steps):
+    """RMSProp with beta = 0 (a memory of about one window) on the paper's quadratic: the sweeps
+    that correct the window by the memory's own change at t (eq. (eq-solve-predicted) of the
+    solving chapter) reach the solution of the plain sweeps in fewer sweeps and gradients
+    (measured: 12 against 16 sweeps at alpha = 0.1, 12 against 18 at 0.01)."""
+    kw = {"alpha": alpha, "beta": 0.0, "t_end": steps * alpha, "tol": 1e-8}
+    predicted = continuous.rmsprop(quadratic(), 1.0, **kw)
+    monkeypatch.setattr(continuous, "WINDOW", _fast.LAGGED)
+    plain = continuous.rmsprop(quadratic(), 1.0, **kw)
+    assert predicted.success and plain.success
+    assert predicted.iterations < plain.iterations
+    assert predicted.nfev < 0.9 * plain.nfev
+    t = np.sort(np.random.default_rng(1).uniform(0.0, kw["t_end"], 400))
+    assert np.max(np.abs(predicted.at(t).theta - plain.at(t).theta)) < 10 * kw["tol"]
+
+
+def test_predicted_sweeps_that_do_not_contract_give_way_to_plain_ones(monkeypatch):
+    """Where two predicted sweeps of one tolerance change theta by no less than the sweeps
+    before them (here made so: the first three changes are reported as 1e-3), the rest of the
+    iteration, the finer solve included, takes plain sweeps, and the solve still converges."""
+    modes, changes = [], []
+    march, change = continuous._System.march, continuous._change
+
+    def recording(system, mode, *args, **kwargs):
+        modes.append(mode)
+        return march(system, mode, *args, **kwargs)
+
+    def stalled(seg, previous, t_end, n):
+        changes.append(change(seg, previous, t_end, n))
+        return 1e-3 if len(changes) <= 3 else changes[-1]
+
+    monkeypatch.setattr(continuous._System, "march", recording)
+    monkeypatch.setattr(continuous, "_change", stalled)
+    run = continuous.rmsprop(quadratic(), 1.0, alpha=0.1, beta=0.0, t_end=6.0)
+    assert run.success
+    switch = modes.index(_fast.LAGGED)
+    assert modes[0] == _fast.FROZEN and set(modes[1:switch]) == {_fast.PREDICTED}
+    assert set(modes[switch:]) == {_fast.LAGGED}

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.integrate import quad
+from scipy.integrate import quad, solve_ivp
 
 import idebook
 from idebook import continuous, discrete
@@ -226,6 +226,37 @@ def test_once_theta_rests_the_decaying_memory_takes_steps_far_beyond_alpha():
     ours, theirs = run.at(t), reference.at(t)
     assert np.max(np.abs(ours.theta - theirs.theta)) <= 10 * continuous.TOL
     assert np.max(np.abs(ours.v - theirs.v)) <= 10 * continuous.TOL * np.max(np.abs(theirs.v))
+
+
+def test_adam_resting_at_the_minimiser_stays_on_the_implicit_path():
+    """Adam (alpha = 0.05, beta1 = 0.5, beta2 = 0.9) on the paper's quadratic reaches theta*
+    near t = 8 and rests there. m and theta then oscillate at a frequency that grows as v
+    decays, sqrt(c1 f'' / (sqrt(vhat) + eps)) with f'' = 2, damped at c1 / 2 = 5: a stiff mode,
+    which one step's estimate rho can miss and which explicit steps near their stability limit
+    hardly damp. Steps of about 2e-4 then kept such an oscillation alive at the tolerance's
+    level, to the work limit of 10^7 gradients. After an SDIRK4 step the solver stays implicit
+    while the steps are stiff (_fast.DOPRI_STIFF), and rho is remembered over a few steps
+    (RHO_MEMORY): the solve takes about 10^4 gradients. Adam has no shift, so scipy's Radau
+    solves the same ODE from the state at t = 1 (where the bias factors are smooth) as an
+    independent reference (LSODA, which also switches between explicit and implicit steps,
+    needs 2.7e6 evaluations here)."""
+    alpha, beta1, beta2, eps = 0.05, 0.5, 0.9, 1e-8
+    run = solve("adam", alpha, 40.0, beta1=beta1, beta2=beta2, eps=eps)
+    assert run.success and run.nfev < 10**5
+    c1, c2 = (1 - beta1) / alpha, (1 - beta2) / alpha
+
+    def field(t, y):
+        theta, m, v = y
+        g = 2 * (theta - 4.0)
+        mhat, vhat = m / (1 - beta1 ** (t / alpha)), v / (1 - beta2 ** (t / alpha))
+        return [-mhat / (np.sqrt(max(vhat, 0.0)) + eps), c1 * (g - m), c2 * (g * g - v)]
+
+    start = run.at(np.array([1.0]))
+    t = np.linspace(1.0, 40.0, 3901)
+    reference = solve_ivp(field, (1.0, 40.0), [start.theta[0, 0], start.m[0, 0], start.v[0, 0]],
+                          method="Radau", rtol=1e-12, atol=1e-15, t_eval=t)
+    assert reference.success
+    assert np.max(np.abs(run.at(t).theta[:, 0] - reference.y[0])) <= 10 * continuous.TOL
 
 
 def test_per_coordinate_equals_norm_in_one_dimension():

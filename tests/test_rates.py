@@ -148,6 +148,7 @@ def test_adam_memory_excess_against_a_fine_grid():
 def test_adam_lyapunov_bound_holds_on_the_quadratic(beta1, beta2, alpha):
     f = idebook.objectives.quadratic()  # mu = L = 2, Delta = 9 from theta0 = 1
     run = idebook.continuous.adam(f, 1.0, alpha=alpha, beta1=beta1, beta2=beta2, t_end=40.0)
+    assert run.success
     gap = (run.theta[:, 0] - 4.0) ** 2
     W = rates.adam_energy(run.t, gap, run.m, run.v, alpha, beta1, beta2)
     t0 = rates.adam_start(alpha, beta1, beta2)
