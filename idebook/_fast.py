@@ -174,15 +174,24 @@ ADAM = 0  # bias-corrected v / (1 - beta2^(t/alpha)), no shift
 FROZEN = 1  # v(t + alpha) with q frozen over the window: the first Picard sweep
 LAGGED = 2  # v(t + alpha) with the window integral W from the previous sweep's memory P
 # PREDICTED: v(t + alpha) as this sweep's memory plus the previous sweep's increment over the
-# window, v(t) + P(t + alpha) - P(t): the window W plus c = (1 - exp(-d2 alpha)) (v(t) - P(t)),
-# the part of the window's error that the memory at t already shows (for an error in q smooth
-# on the memory's scale, the memory has moved by about the same as the window would). c enters
-# as c + hypot(W, c), which is W + c to first order in c, and positive where a large negative
-# c would empty the memory (a fast transient, q falling by orders within a window). At the
-# fixed point v = P, c = 0: the same solution as LAGGED. Measured (bench_solvers
-# work_breakdown, nfev/K): RMSProp beta = 0 339 -> 218 at alpha = 0.1 and 87 -> 65 at 0.01.
-# AdaGrad (d2 = 0) has c = 0: its sweeps are LAGGED ones.
+# window, v(t) + P(t + alpha) - P(t): the window W (at least 0) plus c = (1 - exp(-d2 alpha))
+# (v(t) - P(t)), the part of the window's error that the memory at t already shows (for an
+# error in q smooth on the memory's scale, the memory has moved by about the same as the
+# window would). c enters as max(c + hypot(W, c), W / 4), which is W + c to first order in c
+# and keeps a quarter of the window where a large negative c would empty it (a fast
+# transient: Rosenbrock's first steps, q falling by orders within a window, where vhat fell to
+# W^2 / 2|c| and theta' blew up). At the fixed point v = P and c = 0; the discrete solutions
+# of the two modes differ by the error of the steps, c being evaluated at stage values (2e-6 at
+# h = alpha/4, 6e-11 at alpha/64, both of order 4). Measured (bench_solvers work_breakdown,
+# nfev/K, LAGGED -> PREDICTED): RMSProp beta = 0 303 -> 207 at alpha = 0.1 and 90 -> 74 at
+# 0.01; beta = 0.9 48 -> 50 and 16.2 -> 16.9. AdaGrad (d2 = 0) has c = 0: LAGGED sweeps.
 PREDICTED = 3
+
+# Entries of a march's ``control`` before the error floors: the state it resumes from
+# (next step, last error norm, rho, L, rho of the last accepted step, implicit, and the decay
+# run's exact_above, run, wait and cooldown); START_STATE is that of a new sweep.
+STATE = 10
+START_STATE = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0, np.inf, 0.0, 8.0, 0.0])
 
 # How a march ended (the first entry of its result)
 REACHED = 0  # the last node is s_end
@@ -274,8 +283,10 @@ def field(t, y, g, lag, coef, mode, out):
         elif mode == LAGGED:
             vhat = coef.decay * y[iv + j] + lag[0, j]
         else:
+            window = max(lag[0, j], 0.0)
             change = (1.0 - coef.decay) * (y[iv + j] - lag[1, j])
-            vhat = coef.decay * y[iv + j] + change + math.hypot(max(lag[0, j], 0.0), change)
+            vhat = coef.decay * y[iv + j] + max(change + math.hypot(window, change),
+                                                0.25 * window)
         out[i] = -step_ratio(mhat, np.sqrt(max(vhat, 0.0)) + coef.eps)
 
 
@@ -731,6 +742,14 @@ def error_norm(err, y, y_new, tol, n, floor):
     return norm
 
 
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def keep(control, h, err_prev, rho, lip, rho_seen, implicit, exact_above, run, wait, cooldown):
+    """Store the state a march resumes from in control[:STATE] (see :func:`march`)."""
+    control[0], control[1], control[2], control[3], control[4] = h, err_prev, rho, lip, rho_seen
+    control[5] = 1.0 if implicit else 0.0
+    control[6], control[7], control[8], control[9] = exact_above, run, wait, cooldown
+
+
 @numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
                                   _VEC, _MAT, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC,
                                   types.int8[::1], _B),
@@ -757,8 +776,9 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
     max_nfev : int
         No step starts that could take the gradient evaluations past it.
     control : ndarray, in and out
-        [next step, previous error norm, then per state the smallest magnitude its error is
-        measured against]; a march that returned FULL resumes where it stopped.
+        [the state of the march (STATE entries: the next step, the previous error norm, the
+        stiffness estimates and the decay run's state), then per state the smallest magnitude
+        its error is measured against]; a march that returned FULL resumes where it stopped.
     methods : int8 array, in and out
         Per step (from node i), how it was taken: ETD, SDIRK or DOPRI. With ``replay`` (given
         nodes of an earlier adaptive sweep), each step is taken by the method recorded for it,
@@ -787,16 +807,19 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
     C = np.empty((9, ny))
     work = Scratch(np.empty((2, coef.nm)), np.full(coef.nm, coef.d2), np.empty((2, coef.nm, 5)),
                    np.full(2, -1))
-    floor = control[2:]
+    floor = control[STATE:]
     newton_tol = max(NEWTON_TOL, NEWTON_KAPPA * tol)
     fastest = np.max(D) * clock(s_end, sqrt_time)[1] if adaptive else 0.0
-    rho = lip = 0.0  # Lipschitz estimates of the field and of N from the last step
-    rho_seen = 0.0  # rho after the last accepted step (RHO_MEMORY)
-    exact_above = np.inf  # steps at least this long integrate the decays exactly (DECAYS)
-    run = 0  # of those, how many are left before DOPRI5 decides again
-    wait, cooldown = 8, 0  # accepted steps with no switch after a failure, the next and now
+    # the state a march resumes from (control, see STATE)
+    h, err_prev = control[0], control[1]  # the next step, the last error norm
+    rho, lip = control[2], control[3]  # Lipschitz estimates of the field and of N, last step
+    rho_seen = control[4]  # rho after the last accepted step (RHO_MEMORY)
+    implicit = control[5] != 0.0  # since the last SDIRK4 step, every step was stiff
+    exact_above = control[6]  # steps at least this long integrate the decays exactly (DECAYS)
+    run = int(control[7])  # of those, how many are left before DOPRI5 decides again
+    # accepted steps with no switch after a failure of the decay steps, the next and now
+    wait, cooldown = int(control[8]), int(control[9])
     decays_failed = False
-    implicit = False  # since the last SDIRK4 step, every step was stiff (DOPRI_STIFF)
     i = count - 1
     s = S[i]
     y = Y[i].copy()
@@ -806,8 +829,6 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
     rate = clock(s, sqrt_time)[1]
     for r in range(ny):
         dY[i, r] = k1[r] - rate * D[r] * y[r]
-    h = control[0]
-    err_prev = control[1]
     step = 0  # index into ``given`` of the current node
     just_rejected = False
     while True:
@@ -822,7 +843,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                 break
             hs = given[step + 1] - given[step]
         if i + 1 >= S.shape[0] or nfev + 6 > max_nfev:
-            control[0], control[1] = h, err_prev
+            keep(control, h, err_prev, rho, lip, rho_seen, implicit,
+                 exact_above, run, wait, cooldown)
             return (FULL if i + 1 >= S.shape[0] else OUT_OF_WORK), i + 1, nfev, rejected, \
                 stiff, failures
         wish = h  # the step the controller asked for, before a cut to DOPRI5's stability
@@ -870,7 +892,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                 # the most an SDIRK4 step can cost: its Jacobian and five stages of Newton
                 most = 2 * ny + 1 + 5 * NEWTON_ITERATIONS
                 if nfev + (3 if adaptive else 2 if replay else 1) * most + 1 > max_nfev:
-                    control[0], control[1] = h, err_prev
+                    keep(control, h, err_prev, rho, lip, rho_seen, implicit,
+                         exact_above, run, wait, cooldown)
                     return OUT_OF_WORK, i + 1, nfev, rejected, stiff, failures
                 stiff += 1
                 method = SDIRK
@@ -884,7 +907,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                     for level in range(1 if replay else 0, HALVINGS + 1):
                         # (+ 2: the explicit step after a last failure, or the field at the end)
                         if nfev + 2 ** level * most + 2 > max_nfev:
-                            control[0], control[1] = h, err_prev
+                            keep(control, h, err_prev, rho, lip, rho_seen, implicit,
+                                 exact_above, run, wait, cooldown)
                             return OUT_OF_WORK, i + 1, nfev, rejected, stiff, failures
                         ok, evals = sdirk_steps(grad, params, coef, mode, sqrt_time, lag, D, s,
                                                 hs, 2 ** level, y, y_new, floor, newton_tol,
@@ -919,7 +943,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
                 just_rejected = True
                 h = hs * max(MIN_FACTOR, SAFETY * norm ** (-1.0 / order))
                 if h < MIN_STEP * max(1.0, abs(s)):
-                    control[0], control[1] = h, err_prev
+                    keep(control, h, err_prev, rho, lip, rho_seen, implicit,
+                         exact_above, run, wait, cooldown)
                     return BLOW_UP, i + 1, nfev, rejected, stiff, failures
                 continue
             # (an error below about MAX_FACTOR^-5 hardly limits a DOPRI5 step)
@@ -967,7 +992,8 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
             dY[i, r] = k1[r] - rate * D[r] * y[r]
         for r in range(n, iv):
             floor[r] = max(floor[r], 1e-3 * abs(y[r]))
-    control[0], control[1] = h, err_prev
+    keep(control, h, err_prev, rho, lip, rho_seen, implicit,
+         exact_above, run, wait, cooldown)
     return REACHED, i + 1, nfev, rejected, stiff, failures
 
 

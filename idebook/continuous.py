@@ -45,6 +45,7 @@ SWEEP_TOL = 1e-5  # local tolerance of the first Picard sweep, which freezes q o
 # by the change of the memory at t; a solve whose corrected sweeps do not contract goes on
 # with _fast.LAGGED, the previous sweep's window as it is; see _one_solve)
 WINDOW = _fast.PREDICTED
+FIRST_ROWS = 256  # nodes an adaptive sweep starts with room for (doubled when full)
 REFINEMENTS = 2  # adaptive solves repeated at a smaller tolerance when the estimate is over tol
 # Work allowed to the first Picard sweep, which freezes q over the window. Started at a
 # minimiser, that sweep's field is -g / (sqrt(alpha) |g| + eps): a sign flow, which chatters
@@ -426,7 +427,7 @@ class _System:
         if follow is not None:
             given = follow.X
         given = np.empty(0) if given is None else np.ascontiguousarray(given, dtype=float)
-        rows = given.size if given.size else 256
+        rows = given.size if given.size else FIRST_ROWS
         rows = min(rows, max(2, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1))))
         S, Y, dY, M = (np.empty((rows,) + shape) for shape in ((), (self.ny,), (self.ny,),
                                                                 (self.ny,)))
@@ -434,8 +435,9 @@ class _System:
         methods = np.zeros(rows, dtype=np.int8)
         if follow is not None:
             methods[:follow.methods.size] = follow.methods
-        control = np.concatenate([[h0, 1.0], np.ones(self.n), np.zeros(self.iv - self.n),
-                                  np.full(self.nm, self.model.eps**2)])
+        control = np.concatenate([_fast.START_STATE, np.ones(self.n),
+                                  np.zeros(self.iv - self.n), np.full(self.nm, self.model.eps**2)])
+        control[0] = h0
         count = 1
         replay = follow is not None
         while True:
@@ -498,9 +500,10 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     accelerated (:class:`idebook._anderson.Anderson`): each is given a combination of the
     memories of the sweeps before it at the same tolerance, and its change is measured from
     the same combination of those sweeps. The sweeps take the window as ``lagged`` says
-    (``_fast.PREDICTED`` or ``_fast.LAGGED``); a predicted sweep that changes theta no less
-    than the one before it turns the rest of the iteration to plain Picard sweeps (LAGGED),
-    which the result's ``lagged`` reports.
+    (``_fast.PREDICTED`` or ``_fast.LAGGED``); a predicted sweep that changes theta by more
+    than the tolerance and no less than the sweep before it (on a fixed grid, or at the same
+    local tolerance) turns the rest of the iteration to plain Picard sweeps (LAGGED), which the
+    result's ``lagged`` reports.
     """
     model = system.model
     alpha = model.alpha
@@ -569,10 +572,10 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
                 accelerate.reset()
                 seg = sweep(sweep_tol)
                 change = _change(seg, previous, t_end, system.n)
-            if (mode == _fast.PREDICTED and local_tol == previous_tol
+            if (mode == _fast.PREDICTED and (N or local_tol == previous_tol)
                     and change > max(picard_tol, tol) and change >= residual):
-                # the predicted windows do not contract (two sweeps of one tolerance, whose
-                # change is the iteration's): plain Picard sweeps from here on
+                # the predicted windows do not contract (a fixed grid, or two sweeps of one
+                # tolerance, whose change is the iteration's): plain Picard sweeps from here on
                 lagged = _fast.LAGGED
                 accelerate.reset()
             residual = change
@@ -583,7 +586,7 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
         if not N and (follow is None or not np.array_equal(seg.X, follow.X)):
             # adapted, or adapted from where the followed nodes stopped suiting it (march)
             follow, follow_tol = seg, local_tol
-        # (a fixed grid, the tests' reference, iterates plainly)
+        # (a fixed grid, the tests' reference, is not accelerated)
         lag, previous = accelerate(lag, seg, local_tol, combine=not N)
         previous_tol = local_tol
         mode = lagged

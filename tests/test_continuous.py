@@ -259,6 +259,24 @@ def test_adam_resting_at_the_minimiser_stays_on_the_implicit_path():
     assert np.max(np.abs(run.at(t).theta[:, 0] - reference.y[0])) <= 10 * continuous.TOL
 
 
+@pytest.mark.parametrize(("name", "alpha", "t_end", "kw"), [
+    ("adam", 0.05, 40.0, {"beta1": 0.5, "beta2": 0.9}),  # the stiff rest above
+    ("rmsprop", 0.01, 6.0, {"beta": 0.9}),  # the decay steps above
+])
+def test_a_sweep_resumed_in_larger_arrays_takes_the_same_steps(monkeypatch, name, alpha, t_end,
+                                                                kw):
+    """A sweep whose node arrays fill up is resumed in larger ones (_fast.FULL): it must go on
+    with the state it had (step, stiffness estimates, implicit path, decay run; _fast.STATE),
+    so that the solution does not depend on where the arrays happened to fill."""
+    runs = []
+    for rows in (16, 10**6):
+        monkeypatch.setattr(continuous, "FIRST_ROWS", rows)
+        runs.append(solve(name, alpha, t_end, **kw))
+    assert runs[0].nfev == runs[1].nfev
+    np.testing.assert_array_equal(runs[0].sol.t_nodes, runs[1].sol.t_nodes)
+    np.testing.assert_array_equal(runs[0].theta, runs[1].theta)
+
+
 def test_per_coordinate_equals_norm_in_one_dimension():
     a = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99)
     b = solve("adam", 0.1, 2.0, beta1=0.9, beta2=0.99, per_coordinate=True)
