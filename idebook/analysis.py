@@ -377,14 +377,16 @@ def gap_bound(run: ContinuousRun, objective, L: float, t_end: float | None = Non
         m, v = run.m[: K + 1], run.v[: K + 1, 0]
         k1 = np.arange(1, K + 1)
         f1, f2 = 1.0 - b1**k1, 1.0 - b2**k1  # bias factors at t_(k+1), shared by both
-        u = (m[1:] / f1[:, None]) / (np.sqrt(v[1:] / f2) + eps)[:, None]
+        u = (m[1:] / f1[:, None]) / (np.sqrt(np.maximum(v[1:] / f2, 0.0)) + eps)[:, None]
         rho_m = np.linalg.norm(m[1:] - b1 * m[:-1] - (1 - b1) * g, axis=1)
         a, b, mem, mnorm = b2, 1.0 - b2, v, np.linalg.norm(m[1:], axis=1)
     else:
         beta = run.params.get("beta", 1.0)  # AdaGrad: G_(k+1) = G_k + q_k
         a, b = (1.0, 1.0) if run.algorithm == "adagrad" else (beta, 1.0 - beta)
         mem = (run.G if run.algorithm == "adagrad" else run.v)[: K + 1, 0]
-        u = g / (np.sqrt(mem[1:]) + eps)[:, None]  # shifted memory M(t_k + alpha)
+        # shifted memory M(t_k + alpha); below 0 only by round-off (a memory decayed to ~1e-27),
+        # which counts as 0, as in the solver's own field
+        u = g / (np.sqrt(np.maximum(mem[1:], 0.0)) + eps)[:, None]
         f1 = f2 = np.ones(K)
     sigma = np.linalg.norm(theta[1:] - theta[:-1] + alpha * u, axis=1)
     rho = np.abs(mem[1:] - a * mem[:-1] - b * q)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -316,6 +318,24 @@ def test_gap_bound_majorises_the_measured_gap_and_is_first_order(algorithm, para
         constants.append(E[-1] / alpha)
     # E ~ C alpha: C changes by less than 2x over a decade (E ~ sqrt(alpha) would give 3.16x)
     assert 0.5 < constants[1] / constants[0] < 2.0
+
+
+@pytest.mark.parametrize(("algorithm", "params"), [("rmsprop", {"beta": 0.0}),
+                                                    ("adam", {"beta1": 0.9, "beta2": 0.99})])
+def test_gap_bound_takes_a_memory_below_zero_by_round_off_as_zero(algorithm, params):
+    # a memory decayed towards 0 can come back as -4e-27 (RMSProp, beta = 0, alpha = 0.001, at
+    # t = 3.05): no sqrt of a negative number (a NaN and a RuntimeWarning), the same bound as 0
+    f = idebook.objectives.quadratic()
+    c = getattr(idebook.continuous, algorithm)(f, 1.0, alpha=0.01, t_end=4.0, **params)
+    k = 300  # theta rests at theta* by then
+    c.v[k, 0] = 0.0
+    at_zero = analysis.gap_bound(c, f, 2.0)
+    c.v[k, 0] = -4e-27
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        below = analysis.gap_bound(c, f, 2.0)
+    np.testing.assert_array_equal(below, at_zero)
+    assert not np.any(np.isnan(below))
 
 
 def test_gap_bound_is_lost_once_the_memory_bound_is_lost():
