@@ -13,6 +13,10 @@ committed outputs themselves, so a violation is caught on any machine:
   one row and as an exact ``0`` on another: the same round-off-level quantity printed two ways,
   which is what changes from one machine to the next.
 
+* a path to a Python file (``/home/me/idebook/analysis.py:387``, the location a warning
+  prints), which names the checkout the notebook was executed in: another clone prints
+  another path.
+
 Outputs nbval does not compare (cells tagged ``nbval-ignore-output`` or ``nbval-skip``, images,
 widget views) are not checked.
 """
@@ -40,6 +44,7 @@ _NUMBER = re.compile(
 _BOUND = re.compile(r"^[<≤]|^<=")
 _ZERO = re.compile(r"^[-+−]?0+(?:\.0*)?(?:[eE][-+]?\d+)?$")
 _DASHES = re.compile(r"^-+(?: {2,}-+)*\s*$")
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[\w.-]+[/\\])+[\w.-]+\.py\b(?::\d+)?")
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,12 @@ def mixed_columns(text: str) -> list[tuple[str, str]]:
     return found
 
 
+def machine_paths(text: str) -> list[tuple[str, str]]:
+    """(path, reason) for every path to a Python file in ``text`` as nbval compares it."""
+    return [(m.group(0), "a path of the checkout it ran in (another clone prints another)")
+            for m in _PATH.finditer(sanitize(text))]
+
+
 def checked_texts(notebook: Path) -> list[tuple[int, str]]:
     """(cell index, text) of every output nbval compares in ``notebook``."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
@@ -138,9 +149,9 @@ def checked_texts(notebook: Path) -> list[tuple[int, str]]:
 
 
 def violations(notebook: Path) -> list[Violation]:
-    """Every fragile printed value in the checked outputs of ``notebook``."""
+    """Every fragile printed value (or path) in the checked outputs of ``notebook``."""
     found = []
     for index, text in checked_texts(notebook):
-        for printed, reason in fragile_numbers(text) + mixed_columns(text):
+        for printed, reason in fragile_numbers(text) + mixed_columns(text) + machine_paths(text):
             found.append(Violation(notebook.name, index, printed, reason))
     return found

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from notebook_outputs import fragile_numbers, mixed_columns, violations
+from notebook_outputs import fragile_numbers, machine_paths, mixed_columns, violations
 
 from idebook.analysis import fmt, table
 
@@ -70,3 +70,13 @@ def test_a_planted_round_off_value_fails_the_check(tmp_path):
 
 def test_unchecked_cells_are_skipped(tmp_path):
     assert violations(_notebook(tmp_path, "4.9e-16\n", ["nbval-ignore-output"])) == []
+
+
+@pytest.mark.parametrize("text", [
+    "/work/main/idebook/analysis.py:387: RuntimeWarning: invalid value encountered in sqrt",
+    "/tmp/tmp.x1/fresh/idebook/continuous.py:12: ConvergenceWarning: ...",
+    "C:\\Users\\me\\idebook\\analysis.py:387: RuntimeWarning",
+])
+def test_a_path_of_the_checkout_is_found(text):
+    assert machine_paths(text), text
+    assert not machine_paths("see idebook/analysis.py and 1/2/3 and tests/roundtrip.py"), text
