@@ -488,7 +488,7 @@ class _Solve:
 
 
 def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
-               lag: _fast.Lag | None = None, lagged: int = WINDOW, picard_tol: float,
+               lag: _fast.Lag | None = None, lagged: int, picard_tol: float,
                max_sweeps: int) -> _Solve:
     """Solve on the fixed grid alpha/N (N > 0) or with adaptive steps to the local ``tol``.
 

@@ -79,4 +79,7 @@ def test_unchecked_cells_are_skipped(tmp_path):
 ])
 def test_a_path_of_the_checkout_is_found(text):
     assert machine_paths(text), text
-    assert not machine_paths("see idebook/analysis.py and 1/2/3 and tests/roundtrip.py"), text
+
+
+def test_relative_paths_and_fractions_pass():
+    assert not machine_paths("see idebook/analysis.py and 1/2/3 and tests/roundtrip.py")
