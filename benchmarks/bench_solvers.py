@@ -16,7 +16,8 @@ cache, are timed separately. Set NUMBA_CACHE_DIR to an empty directory to see tr
 and it measures issue 11's targets (``--targets``): gradient evaluations per step nfev/K on all
 16 configurations; the continuous / discrete wall time over 150k steps at alpha = 0.01; the fast
 solve of AdaGrad at alpha = 0.01 over 200k steps against the author's Algorithm 4 (1461 s
-measured on 2 cores); RMSProp on Rosenbrock; the playground panel's worst redraw time.
+measured on 2 cores); RMSProp on Rosenbrock; the playground panel's slowest setting (its two
+runs; 10 to 200 000 steps), and a whole redraw of that setting, figure included.
 
     .venv/bin/python benchmarks/bench_solvers.py            # all 16 configurations
     .venv/bin/python benchmarks/bench_solvers.py --quick    # three short ones
@@ -227,7 +228,7 @@ def targets() -> None:
     worst = (0.0, None)
     grid = [(alg, obj, alpha, steps) for alg in widgets.ALGORITHMS
             for obj in ("quadratic", "regression", "rosenbrock")
-            for alpha in (1e-3, 0.01, 0.1, 0.5) for steps in (10, 300, 2000)]
+            for alpha in (1e-3, 0.01, 0.1, 0.5) for steps in (10, 300, 2000, 20_000, 200_000)]
     for alg, obj, alpha, steps in grid:
         try:
             _, seconds = timed(partial(widgets.simulate, alg, objective=obj, alpha=alpha,
@@ -238,6 +239,10 @@ def targets() -> None:
         worst = max(worst, (seconds, (alg, obj, alpha, steps)))
     print(f"Playground: slowest of {len(grid)} settings (discrete + continuous): "
           f"{1e3 * worst[0]:.3g} ms at {worst[1]}")
+    alg, obj, alpha, steps = worst[1]
+    panel = widgets.panel(alg, objective=obj, alpha=alpha, steps=steps, choose=True)
+    _, seconds = best_time(panel.redraw)
+    print(f"  its whole redraw, the figure (PNG) included: {1e3 * seconds:.3g} ms")
 
 
 def main() -> None:

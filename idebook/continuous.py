@@ -414,13 +414,14 @@ class _System:
 
     def march(self, mode: int, lag: _fast.Lag | None, y0: np.ndarray, x0: float, x_end: float,
               sqrt_time: bool = False, given: np.ndarray | None = None, tol: float = 0.0,
-              h0: float = 0.0, follow: Segment | None = None, budget: int | None = None
-              ) -> Segment:
-        """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, the ``given`` nodes,
-        or the nodes and step methods of the adaptive sweep ``follow`` (to ``tol``, that
-        sweep's tolerance), up to the first replayed step whose error exceeds REPLAY_LIMIT tol
-        and on from there with adaptive steps. Raises DivergenceError, _OutOfWork (also past
-        ``budget`` gradients) or _OutOfMemory."""
+              h0: float = 0.0, follow: Segment | None = None, budget: int | None = None,
+              stops: tuple[float, ...] = ()) -> Segment:
+        """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, with a node at each
+        of the ``stops`` (no step crosses one), the ``given`` nodes, or the nodes and step
+        methods of the adaptive sweep ``follow`` (to ``tol``, that sweep's tolerance), up to
+        the first replayed step whose error exceeds REPLAY_LIMIT tol and on from there with
+        adaptive steps. Raises DivergenceError, _OutOfWork (also past ``budget`` gradients)
+        or _OutOfMemory."""
         start = self.nfev
         if self.nfev + 7 > self.max_nfev:  # the first field and one step
             raise _OutOfWork
@@ -441,9 +442,12 @@ class _System:
         count = 1
         replay = follow is not None
         while True:
+            # (adaptive steps) the next stop, or x_end
+            target = x_end if given.size else min(
+                [x for x in stops if S[count - 1] < x < x_end], default=x_end)
             status, count, nfev, rejected, stiff, failures = self.march_loop(
                 *self.args, self.coef, mode, sqrt_time, self.no_lag if lag is None else lag,
-                self.D, S, Y, dY, M, count, x_end, given[count - 1:] if given.size else given,
+                self.D, S, Y, dY, M, count, target, given[count - 1:] if given.size else given,
                 tol, self.max_nfev - self.nfev if budget is None else min(
                     self.max_nfev - self.nfev, start + budget - self.nfev),
                 control, methods, replay)
@@ -451,7 +455,7 @@ class _System:
             self.rejected += rejected
             self.stiff += stiff
             self.newton_failures += failures
-            if status == _fast.REACHED:
+            if status == _fast.REACHED and target == x_end:
                 return Segment(X=S[:count].copy(), Y=Y[:count].copy(), dY=dY[:count].copy(),
                                M=M[:count - 1].copy(), sqrt_time=sqrt_time,
                                methods=methods[:count - 1].copy(), D=self.D)
@@ -467,6 +471,8 @@ class _System:
                 _diverged(self.model, x * x if sqrt_time else x)
             if status == _fast.OUT_OF_WORK:
                 raise _OutOfWork
+            if status == _fast.REACHED:  # a stop: on from there
+                continue
             more = min(rows, int(MAX_GRID_BYTES // _nodes_bytes(self.model, 1)) - rows)
             if more <= 0:
                 raise _OutOfMemory
@@ -534,8 +540,12 @@ def _one_solve(system: _System, t_end: float, *, N: int = 0, tol: float = 0.0,
     accelerate = Anderson(system.iv)
 
     def sweep(local_tol: float, **kw) -> Segment:  # one sweep from the current lag
+        # a node at end - alpha, past which the window reaches beyond the lag's last node and
+        # takes q as frozen there: the field's second derivative jumps, and a step across the
+        # jump, whose error estimate misses it, put errors of 80 local tol into the pad that
+        # its dense output carried back to t_end (AdaGrad, alpha = 0.34, tol = 1e-8: 5.6e-8)
         return system.march(mode, lag, y0, 0.0, end if N == 0 else grid[-1], given=grid,
-                            tol=local_tol, h0=alpha / 4, **kw)
+                            tol=local_tol, h0=alpha / 4, stops=(end - alpha,), **kw)
 
     for sweeps in range(1, max_sweeps + 1):
         # an adaptive sweep far from the fixed point need not be accurate: it is solved to a
@@ -614,11 +624,11 @@ def _change(seg: Segment, previous: Segment, t_end: float, n: int) -> float:
 
 
 def _difference(a: HermiteSolution, b: HermiteSolution, t_end: float) -> float:
-    """The largest difference between two solutions over both's nodes and the midpoints between
-    them: in theta, and in each moment (m, v or G) relative to its largest magnitude if that
-    exceeds 1, so that the estimate covers every value a result reports."""
+    """The largest difference between two solutions over both's nodes in [0, t_end], t_end, and
+    the midpoints between them: in theta, and in each moment (m, v or G) relative to its largest
+    magnitude if that exceeds 1, so that the estimate covers every value a result reports."""
     nodes = np.union1d(a.t_nodes, b.t_nodes)
-    nodes = nodes[nodes <= t_end]
+    nodes = np.union1d(nodes[nodes < t_end], [t_end])
     t = np.union1d(nodes, 0.5 * (nodes[1:] + nodes[:-1]))
     ya, yb = a.states(t), b.states(t)
     scale = np.maximum(1.0, np.max(np.abs(yb), axis=0))

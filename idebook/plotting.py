@@ -28,8 +28,8 @@ try:
 except ModuleNotFoundError as error:
     raise missing_extra(error, __name__) from error
 
-__all__ = ["COLORS", "set_style", "style_context", "overlay", "k_axis", "t_axis", "legend_outside",
-           "contours"]
+__all__ = ["COLORS", "set_style", "style_context", "envelope", "overlay", "k_axis", "t_axis",
+           "legend_outside", "contours"]
 
 #: Colour cycle (Okabe–Ito, readable for colour-blind readers and on white).
 COLORS: tuple[str, ...] = (
@@ -114,6 +114,47 @@ def style_context() -> AbstractContextManager[None]:
     return mpl.rc_context(_RC)
 
 
+def envelope(y: ArrayLike, most: int = 4000) -> np.ndarray:
+    """The indices of the points of a long curve worth drawing.
+
+    All of them if there are at most ``most``; else the first, the last, and in each of
+    ``most // 2 - 1`` runs of consecutive points the smallest and the largest value. A run
+    spans less than a pixel of any figure in the book, so the line through these points covers
+    the same pixels as the full line (an oscillation included), at a fraction of the drawing
+    time: the playground's 200 000 steps of AdaGrad draw as 4000 points.
+
+    Parameters
+    ----------
+    y
+        The curve's values, one per point (NaN where it has none).
+    most
+        The largest number of points to keep (at least 4).
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing indices into ``y``.
+    """
+    y = np.asarray(y, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"y must be one-dimensional, got shape {y.shape}")
+    if most < 4:
+        raise ValueError(f"most must be >= 4, got {most}")
+    n = y.shape[0]
+    if n <= most:
+        return np.arange(n)
+    runs = most // 2 - 1
+    length = -(-n // runs)  # ceil(n / runs): the last run is shorter (padded with NaN)
+    padded = np.full(runs * length, np.nan)
+    padded[:n] = y
+    rows = padded.reshape(runs, length)
+    start = np.arange(runs) * length
+    low = np.argmin(np.where(np.isnan(rows), np.inf, rows), axis=1)
+    high = np.argmax(np.where(np.isnan(rows), -np.inf, rows), axis=1)
+    keep = np.concatenate([[0, n - 1], start + low, start + high])
+    return np.unique(keep[keep < n])
+
+
 def _markevery(n: int, markers: int) -> int:
     """Stride that leaves about ``markers`` markers on a line of ``n`` points."""
     return max(1, int(np.ceil(n / max(markers, 1))))
@@ -176,6 +217,9 @@ def overlay(
         raise ValueError(
             f"t_continuous and y_continuous lengths differ: {tc.shape[0]} != {yc.shape[0]}"
         )
+    # (a long run is drawn through the points of its envelope: the same pixels, far faster)
+    keep_d, keep_c = envelope(yd), envelope(yc)
+    td, yd, tc, yc = td[keep_d], yd[keep_d], tc[keep_c], yc[keep_c]
     (line_d,) = ax.plot(
         td,
         yd,

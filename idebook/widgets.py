@@ -46,7 +46,7 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, __name__) from error
 
 from . import analysis, continuous, discrete, objectives
-from .plotting import overlay, style_context
+from .plotting import envelope, overlay, style_context
 from .results import ContinuousRun, DiscreteRun, DivergenceError
 
 __all__ = ["ALGORITHMS", "OBJECTIVES", "Panel", "Drawn", "objective", "simulate", "panel"]
@@ -65,7 +65,10 @@ OBJECTIVES: dict[str, str] = {
 _START = {"quadratic": (1.0,), "regression": (0.0,), "rosenbrock": (-1.2, 1.0)}
 _THETA_RANGE = {"quadratic": (-4.0, 10.0), "regression": (-2.0, 5.0), "rosenbrock": (-2.0, 2.0)}
 _STEPS = {"adagrad": 300, "rmsprop": 60, "adam": 100}
-_MAX_STEPS = 2000
+# The paper's longest horizon (AdaGrad at alpha = 0.01, Figures 2 and 9). The continuous solve's
+# cost hardly grows with it, since its steps grow far beyond alpha once theta rests
+# (benchmarks/bench_solvers.py --targets times every setting at 10 to 200 000 steps).
+_MAX_STEPS = 200_000
 
 
 @cache
@@ -295,7 +298,7 @@ class Panel(W.VBox):
         theta0 = (v["theta0"], v["theta0_y"]) if f.dim == 2 else (v["theta0"],)
         p: dict[str, Any] = {"algorithm": v["algorithm"], "objective": v["objective"],
                              "alpha": float(v["alpha"]), "theta0": theta0,
-                             "steps": int(v["steps"])}
+                             "steps": round(v["steps"])}
         if v["algorithm"] == "rmsprop":
             p["beta"] = float(v["beta"])
         elif v["algorithm"] == "adam":
@@ -353,6 +356,14 @@ def _escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _semilogy(ax: Any, k: np.ndarray, gap: np.ndarray, color: str) -> None:
+    """The positive values of a gap on a log scale, through the points of their envelope."""
+    positive = gap > 0
+    k, gap = k[positive], gap[positive]
+    keep = envelope(gap)
+    ax.semilogy(k[keep], gap[keep], color=color)
+
+
 def _render(d: Drawn, *, memory: bool) -> bytes:
     """The panel's figure as PNG bytes (Agg, no pyplot state, the book's style)."""
     # "standard" bounding box: constrained layout already fits the figure, and a tight bbox
@@ -386,8 +397,7 @@ def _render(d: Drawn, *, memory: bool) -> bytes:
             ax_theta.legend(fontsize=8)
             gap = np.linalg.norm(dr.theta - c_at.theta, axis=1)
             k = dr.t / alpha
-            positive = gap > 0
-            ax_gap.semilogy(k[positive], gap[positive], color="#D55E00")
+            _semilogy(ax_gap, k, gap, "#D55E00")
             ax_gap.set_xlabel(r"$k$-iterations ($t/\alpha$)")
             ax_gap.set_ylabel(r"gap $|\theta_k - \theta(\alpha k)|$")
             if memory:
@@ -400,7 +410,7 @@ def _render(d: Drawn, *, memory: bool) -> bytes:
                 ax_mem.legend(fontsize=8)
                 mgap = np.abs(dr.memory[name][:, 0] - getattr(c_at, name)[:, 0])
                 ax_mg = axes[1, 1]
-                ax_mg.semilogy(k[mgap > 0], mgap[mgap > 0], color="#CC79A7")
+                _semilogy(ax_mg, k, mgap, "#CC79A7")
                 ax_mg.set_xlabel(r"$k$-iterations ($t/\alpha$)")
                 ax_mg.set_ylabel(f"gap in {name}")
         buf = io.BytesIO()
@@ -478,7 +488,9 @@ def panel(algorithm: str = "adam", *, objective: str = "quadratic", alpha: float
         "beta2": slider(W.FloatSlider, beta2, 0.5, 0.9999, 0.0001, "β₂", ".4f"),
         "theta0": slider(W.FloatSlider, start[0], lo, hi, 0.05, "θ₀", ".2f"),
         "theta0_y": slider(W.FloatSlider, start[-1], lo, hi, 0.05, "θ₀ (y)", ".2f"),
-        "steps": slider(W.IntSlider, steps, min(10, steps), max(_MAX_STEPS, steps), 10, "steps"),
+        # a log scale reaches both 10 and 200 000 steps (and a typed value is kept as it is)
+        "steps": slider(W.FloatLogSlider, steps, np.log10(min(10, steps)),
+                        np.log10(max(_MAX_STEPS, steps)), 0.01, "steps", ".0f", base=10),
     }
     if not choose:
         for key in ("algorithm", "objective"):

@@ -155,6 +155,22 @@ def test_t_end_gives_the_number_of_steps():
         widgets.panel("adam", steps=10, t_end=1.0)
 
 
+def test_the_steps_slider_reaches_the_papers_longest_horizon():
+    """AdaGrad at alpha = 0.01 over 200 000 steps (Figures 2 and 9): the slider's log scale
+    reaches it, the redraw keeps the number of steps exactly, both runs succeed, and the
+    discrete one ends within 1e-3 of the minimiser 4."""
+    p = widgets.panel("adagrad", alpha=0.01, steps=60)
+    slider = p.controls["steps"]
+    assert 10 ** slider.min <= 10 and 10 ** slider.max == pytest.approx(200_000)
+    last = p.set(steps=200_000)
+    assert last.error is None and last.params["steps"] == 200_000
+    assert last.discrete.t[-1] == pytest.approx(2000.0) and last.continuous.success
+    assert abs(last.discrete.theta[-1, 0] - 4.0) < 1e-3
+    assert last.png.startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="200000"):
+        widgets.simulate("adagrad", alpha=0.01, steps=200_001)
+
+
 @pytest.mark.parametrize("kwargs", [{"algorithm": "sgd"}, {"objective": "himmelblau"},
                                     {"steps": 0}])
 def test_bad_arguments(kwargs):

@@ -422,3 +422,35 @@ def test_a_tolerance_below_the_floor_is_reported_not_met(name):
         run = getattr(continuous, name)(F, 1.0, alpha=0.1, t_end=1.0, tol=1e-15)
     assert not run.success and run.status == -3
     assert run.error_estimate > 1e-15
+
+
+def _dense_error(run, reference, t_end, points=2001):
+    t = np.linspace(0.0, t_end, points)
+    return float(np.max(np.abs(run.at(t).theta - reference.at(t).theta)))
+
+
+def test_no_step_crosses_where_the_window_leaves_the_lag():
+    """Past end - alpha the window reaches beyond the lag's last node, where q is frozen: the
+    field's second derivative jumps there. A DOPRI5 step across it (whose error estimate did not
+    see the jump) put errors of 2e-7 into the pad, and the step's dense output carried 5.6e-8 =
+    5.6 tol back to t_end; with a node at end - alpha the error is tol's."""
+    kw = {"alpha": 0.34027662452425617, "t_end": 6.041535453374982, "eps": 1e-12}
+    run = continuous.adagrad(F, -3.762751067764939, **kw)
+    reference = continuous.adagrad(F, -3.762751067764939, tol=1e-11, **kw)
+    assert run.success and reference.success
+    assert _dense_error(run, reference, kw["t_end"]) < 3 * continuous.TOL
+    end = kw["t_end"] + idebook._fast.PAD * kw["alpha"]
+    assert np.min(np.abs(run.sol.t_nodes - (end - kw["alpha"]))) < 1e-12
+
+
+def test_replayed_steps_keep_the_error_estimate_honest():
+    """The solve returns its last Picard sweep, which replays an earlier sweep's nodes and
+    methods. Replayed steps allowed errors of 100 local tol (REPLAY_LIMIT) made the final theta
+    2.3e-8 off while the estimate, from two such sweeps, said 1.3e-9; at 2 local tol the
+    estimate covers the error."""
+    kw = {"alpha": 1.0, "t_end": 1.0, "eps": 8.566098166596824e-05,
+          "beta": 0.42894339303623996}
+    run = continuous.rmsprop(F, 3.854841113697976, **kw)
+    reference = continuous.rmsprop(F, 3.854841113697976, tol=1e-11, **kw)
+    assert run.success and reference.success
+    assert _dense_error(run, reference, kw["t_end"]) < 2 * run.error_estimate
