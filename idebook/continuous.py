@@ -417,7 +417,8 @@ class _System:
               h0: float = 0.0, follow: Segment | None = None, budget: int | None = None,
               stops: tuple[float, ...] = ()) -> Segment:
         """One sweep from (x0, y0): adaptive steps to ``tol`` up to x_end, with a node at each
-        of the ``stops`` (no step crosses one), the ``given`` nodes, or the nodes and step
+        of the ``stops`` (no step crosses one; like x0 and x_end, in the integration variable,
+        sqrt(t) with ``sqrt_time``), the ``given`` nodes, or the nodes and step
         methods of the adaptive sweep ``follow`` (to ``tol``, that sweep's tolerance), up to
         the first replayed step whose error exceeds REPLAY_LIMIT tol and on from there with
         adaptive steps. Raises DivergenceError, _OutOfWork (also past ``budget`` gradients)
@@ -451,11 +452,14 @@ class _System:
                 tol, self.max_nfev - self.nfev if budget is None else min(
                     self.max_nfev - self.nfev, start + budget - self.nfev),
                 control, methods, replay)
-            self.nfev += nfev - 1 if count > 1 and status != _fast.REACHED else nfev
+            done = status == _fast.REACHED and target == x_end
+            # (a march that goes on re-evaluates the field at its first node, which the step
+            # that reached it evaluated already: counted once)
+            self.nfev += nfev - 1 if count > 1 and not done else nfev
             self.rejected += rejected
             self.stiff += stiff
             self.newton_failures += failures
-            if status == _fast.REACHED and target == x_end:
+            if done:
                 return Segment(X=S[:count].copy(), Y=Y[:count].copy(), dY=dY[:count].copy(),
                                M=M[:count - 1].copy(), sqrt_time=sqrt_time,
                                methods=methods[:count - 1].copy(), D=self.D)
@@ -642,13 +646,13 @@ def _solve_fast(model: Model, t_end: float, tol: float, substeps: int | None,
 
     Without ``substeps`` the two solves take adaptive steps to the local tolerances 16 l and
     l = max(LOCAL tol, LOCAL_FLOOR) (fourth order: halves the steps); the error estimate is the
-    largest difference (:func:`_difference`) over every node of both and the midpoints between
-    them, divided by 15. Where it exceeds tol, the solve is repeated at a tolerance smaller by
-    the factor r = 2 estimate / tol (at most 2000), at most ``REFINEMENTS`` times, and the
-    estimate is then that difference divided by r - 1. A refinement that ``LOCAL_FLOOR`` would
-    cap below r = 2 is not made: the estimate stays that of the last pair, and the result
-    reports that it exceeds tol. With ``substeps=N`` the two are the grids alpha/(N/2) and
-    alpha/N (fourth order: also 15).
+    largest difference (:func:`_difference`) over every node of both, t_end and the midpoints
+    between them, divided by 15. Where it exceeds tol, the solve is repeated at a tolerance
+    smaller by the factor r = 2 estimate / tol (at most 2000), at most ``REFINEMENTS`` times,
+    and the estimate is then that difference divided by r - 1. A refinement that
+    ``LOCAL_FLOOR`` would cap below r = 2 is not made: the estimate stays that of the last
+    pair, and the result reports that it exceeds tol. With ``substeps=N`` the two are the grids
+    alpha/(N/2) and alpha/N (fourth order: also 15).
 
     Work and memory are bounded: no step starts that could pass ``max_nfev`` gradient
     evaluations, and no solve keeps more than ``MAX_GRID_BYTES`` of nodes. Either way the

@@ -46,8 +46,9 @@ except ModuleNotFoundError as error:
     raise missing_extra(error, __name__) from error
 
 from . import analysis, continuous, discrete, objectives
-from .plotting import envelope, overlay, style_context
+from .plotting import overlay, style_context, thin
 from .results import ContinuousRun, DiscreteRun, DivergenceError
+from .settings import HORIZONS
 
 __all__ = ["ALGORITHMS", "OBJECTIVES", "Panel", "Drawn", "objective", "simulate", "panel"]
 
@@ -68,7 +69,7 @@ _STEPS = {"adagrad": 300, "rmsprop": 60, "adam": 100}
 # The paper's longest horizon (AdaGrad at alpha = 0.01, Figures 2 and 9). The continuous solve's
 # cost hardly grows with it, since its steps grow far beyond alpha once theta rests
 # (benchmarks/bench_solvers.py --targets times every setting at 10 to 200 000 steps).
-_MAX_STEPS = 200_000
+_MAX_STEPS = max(max(h.values()) for h in HORIZONS.values())
 
 
 @cache
@@ -357,10 +358,10 @@ def _escape(s: str) -> str:
 
 
 def _semilogy(ax: Any, k: np.ndarray, gap: np.ndarray, color: str) -> None:
-    """The positive values of a gap on a log scale, through the points of their envelope."""
+    """The positive values of a gap on a log scale (a long one thinned, :func:`plotting.thin`)."""
     positive = gap > 0
     k, gap = k[positive], gap[positive]
-    keep = envelope(gap)
+    keep = thin(gap)
     ax.semilogy(k[keep], gap[keep], color=color)
 
 

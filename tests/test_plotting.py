@@ -51,11 +51,11 @@ def test_contours_rejects_bad_input(box, kw):
     plt.close(fig)
 
 
-def test_envelope_keeps_every_point_of_a_short_curve():
-    np.testing.assert_array_equal(plotting.envelope(np.arange(10.0), most=10), np.arange(10))
+def test_thin_keeps_every_point_of_a_short_curve():
+    np.testing.assert_array_equal(plotting.thin(np.arange(10.0), most=10), np.arange(10))
 
 
-def test_envelope_keeps_the_extremes_of_every_run_of_a_long_curve():
+def test_thin_keeps_the_extremes_of_every_run_of_a_long_curve():
     """An oscillation at the grid's own frequency (Adam's discrete iterates can alternate) with
     noise on top: the line through the kept points reaches every run's smallest and largest
     value, and the ends."""
@@ -63,7 +63,7 @@ def test_envelope_keeps_the_extremes_of_every_run_of_a_long_curve():
     n, most = 200_003, 4000
     y = (-1.0) ** np.arange(n) * np.exp(-np.arange(n) / 5e4) + 0.1 * rng.standard_normal(n)
     y[1234] = np.nan
-    keep = plotting.envelope(y, most=most)
+    keep = plotting.thin(y, most=most)
     assert keep.size <= most and keep[0] == 0 and keep[-1] == n - 1
     assert np.all(np.diff(keep) > 0)
     runs = most // 2 - 1
@@ -75,6 +75,6 @@ def test_envelope_keeps_the_extremes_of_every_run_of_a_long_curve():
 
 
 @pytest.mark.parametrize("y, most", [(np.zeros((5, 2)), 4000), (np.zeros(5), 3)])
-def test_envelope_rejects_bad_input(y, most):
+def test_thin_rejects_bad_input(y, most):
     with pytest.raises(ValueError, match="y must|most must"):
-        plotting.envelope(y, most=most)
+        plotting.thin(y, most=most)
