@@ -490,8 +490,8 @@ def panel(algorithm: str = "adam", *, objective: str = "quadratic", alpha: float
         "theta0": slider(W.FloatSlider, start[0], lo, hi, 0.05, "θ₀", ".2f"),
         "theta0_y": slider(W.FloatSlider, start[-1], lo, hi, 0.05, "θ₀ (y)", ".2f"),
         # a log scale reaches both 10 and 200 000 steps (and a typed value is kept as it is)
-        "steps": slider(W.FloatLogSlider, steps, np.log10(min(10, steps)),
-                        np.log10(max(_MAX_STEPS, steps)), 0.01, "steps", ".0f", base=10),
+        "steps": slider(W.FloatLogSlider, steps, np.log10(min(10, steps)), np.log10(_MAX_STEPS),
+                        0.01, "steps", ".0f", base=10),
     }
     if not choose:
         for key in ("algorithm", "objective"):
