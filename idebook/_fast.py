@@ -119,8 +119,9 @@ def _stage_predictor(c: np.ndarray) -> np.ndarray:
     weights = np.zeros((c.size, c.size))
     weights[1, 0] = 1.0
     for st in range(2, c.size):
-        d = c[:st] - c[:st].mean()
-        weights[st, :st] = 1.0 / st + (c[st] - c[:st].mean()) * d / (d @ d)
+        mean = c[:st].mean()
+        d = c[:st] - mean
+        weights[st, :st] = 1.0 / st + (c[st] - mean) * d / (d @ d)
     return weights
 
 
@@ -653,12 +654,12 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, flo
     field at Y: it costs nothing, and it does not multiply what is left of the Newton error by
     the stiffness (Hairer & Wanner II, IV.8).
 
-    Returns (Newton converged in every stage, gradient evaluations).
+    Returns (Newton converged in every stage, gradient evaluations); y_new holds the step only
+    where Newton converged.
     """
     ny = y.shape[0]
     F = np.empty((5, ny))
     fz = np.empty(ny)
-    z = np.empty(ny)
     W = np.eye(ny)  # the Newton matrix I - gamma hs dF/dy
     for r in range(ny):
         for c in range(ny):
@@ -693,9 +694,7 @@ def sdirk_step(grad, params, coef, mode, sqrt_time, lag, D, s, hs, y, y_new, flo
             return False, total
         for r in range(ny):
             F[st, r] = (Yst[r] - base[r]) / (GAMMA * hs)
-            z[r] = Yst[r]
-    for r in range(ny):
-        y_new[r] = z[r]
+            y_new[r] = Yst[r]  # stiffly accurate: the last stage is the step
     return True, total
 
 
