@@ -797,7 +797,7 @@ def keep(control, h, err_prev, rho, lip, rho_seen, implicit, exact_above, run, w
 @numba.njit(types.UniTuple(_I, 6)(GRAD_TYPE, _VEC, COEFFICIENTS_TYPE, _I, _B, LAG_TYPE, _VEC,
                                   _VEC, _MAT, _MAT, _MAT, _I, _F, _VEC, _F, _I, _VEC,
                                   types.int8[::1], _B),
-           cache=True, error_model="numpy")
+           cache=True, error_model="numpy", nogil=True)
 def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end, given, tol,
           max_nfev, control, methods, replay):
     """Integrate from node ``count - 1`` of (S, Y, dY) to s_end, appending the nodes.

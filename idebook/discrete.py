@@ -34,7 +34,7 @@ _F = types.float64
 @numba.njit(
     types.Tuple((_F[:, ::1], _F[:, ::1], _F[:, ::1], types.int64))(
         GRAD_TYPE, _F[::1], _F[::1], _F[::1], _F[::1], types.int64, _F[::1], types.int64[::1]),
-    cache=True, error_model="numpy")
+    cache=True, error_model="numpy", nogil=True)
 def _recursion(grad, params, theta0, m0, v0, steps, coef, flags):
     """Iterate the recursion from (theta0, m0, v0); returns (theta, m, v, k_bad).
 

@@ -28,6 +28,7 @@ import base64
 import io
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -143,8 +144,15 @@ def simulate(algorithm: str, *, objective: str | objectives.Objective = "quadrat
         kw = {"beta": beta}
     elif algorithm == "adam":
         kw = {"beta1": beta1, "beta2": beta2}
-    d = getattr(discrete, algorithm)(f, theta0, alpha=alpha, steps=steps, **kw)
-    c = getattr(continuous, algorithm)(f, theta0, alpha=alpha, t_end=d.t[-1], tol=tol, **kw)
+    # the discrete run on a second core while the continuous model is solved (both compiled
+    # loops release the GIL); its error, if any, is raised first, as if it had run first
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run = pool.submit(getattr(discrete, algorithm), f, theta0, alpha=alpha, steps=steps, **kw)
+        try:
+            c = getattr(continuous, algorithm)(f, theta0, alpha=alpha, t_end=alpha * steps,
+                                               tol=tol, **kw)
+        finally:
+            d = run.result()
     return d, c
 
 

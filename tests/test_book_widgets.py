@@ -178,6 +178,35 @@ def test_bad_arguments(kwargs):
         widgets.panel(**kwargs)
 
 
+def test_simulate_gives_what_the_two_calls_give_alone():
+    """simulate runs the discrete loop on a second thread: the runs are those of the two calls
+    made one after the other, bit for bit."""
+    d, c = widgets.simulate("rmsprop", objective="rosenbrock", alpha=0.1, beta=0.9, steps=300)
+    start = widgets._START["rosenbrock"]
+    d0 = discrete.rmsprop(objectives.rosenbrock(), start, alpha=0.1, beta=0.9, steps=300)
+    c0 = continuous.rmsprop(objectives.rosenbrock(), start, alpha=0.1, beta=0.9, t_end=d0.t[-1],
+                            tol=1e-6)
+    assert np.array_equal(d.theta, d0.theta) and np.array_equal(d.v, d0.v)
+    assert np.array_equal(c.t, c0.t) and np.array_equal(c.theta, c0.theta)
+    assert (c.nfev, c.error_estimate, c.success) == (c0.nfev, c0.error_estimate, True)
+
+
+def test_simulate_raises_the_discrete_runs_error_first(monkeypatch):
+    def diverge(*args, **kwargs):
+        raise DivergenceError("adam: theta became non-finite at k = 3", k=3)
+
+    def refuse(*args, **kwargs):
+        raise ValueError("the continuous model's error")
+
+    monkeypatch.setattr(discrete, "adam", diverge)
+    monkeypatch.setattr(continuous, "adam", refuse)
+    with pytest.raises(DivergenceError, match="k = 3"):
+        widgets.simulate("adam", steps=20)
+    monkeypatch.setattr(discrete, "adam", lambda *args, **kwargs: "the discrete run")
+    with pytest.raises(ValueError, match="continuous"):
+        widgets.simulate("adam", steps=20)
+
+
 def test_simulate_objectives():
     for name in widgets.OBJECTIVES:
         d, c = widgets.simulate("adam", objective=name, steps=20)
