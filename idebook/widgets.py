@@ -223,6 +223,7 @@ class Panel(W.VBox):
         self.last: Drawn | None = None
         self.draws = 0
         self._hold = False
+        self._figure = _figure(memory=memory)
         rows = [W.HBox([controls[k] for k in ("algorithm", "objective") if k in controls])]
         rows += [controls[k] for k in ("alpha", "beta", "beta1", "beta2", "theta0", "theta0_y",
                                         "steps")]
@@ -331,7 +332,7 @@ class Panel(W.VBox):
         except (DivergenceError, ValueError) as err:
             drawn.error = str(err)
         drawn.message = _summary(drawn)
-        drawn.png = _render(drawn, memory=self.memory)
+        drawn.png = _render(drawn, self._figure, memory=self.memory)
         self.summary.value = drawn.message
         self.output.outputs = ({
             "output_type": "display_data",
@@ -373,15 +374,27 @@ def _semilogy(ax: Any, k: np.ndarray, gap: np.ndarray, color: str) -> None:
     ax.semilogy(k[keep], gap[keep], color=color)
 
 
-def _render(d: Drawn, *, memory: bool) -> bytes:
-    """The panel's figure as PNG bytes (Agg, no pyplot state, the book's style)."""
+def _figure(*, memory: bool) -> Figure:
+    """The figure a :class:`Panel` draws on at every redraw (Agg, no pyplot state), made in the
+    book's style, whose layout settings its constrained layout keeps."""
+    with style_context():
+        fig = Figure(figsize=(9.0, 3.4 * (2 if memory else 1)), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _render(d: Drawn, fig: Figure, *, memory: bool) -> bytes:
+    """Draw ``d`` on ``fig`` (from :func:`_figure`, cleared first) and return it as PNG bytes.
+
+    A panel keeps its figure between redraws: matplotlib's renderer then lives on, and with it
+    its caches of text extents and parsed mathtext, which a new figure would build again (a
+    fifth to a quarter of the drawing time; the PNG is the same, pixel for pixel).
+    """
     # "standard" bounding box: constrained layout already fits the figure, and a tight bbox
     # would draw it twice.
     with style_context(), mpl.rc_context({"savefig.bbox": "standard"}):
-        rows = 2 if memory else 1
-        fig = Figure(figsize=(9.0, 3.4 * rows), dpi=90, layout="constrained")
-        FigureCanvasAgg(fig)
-        axes = fig.subplots(rows, 2, squeeze=False)
+        fig.clear()
+        axes = fig.subplots(2 if memory else 1, 2, squeeze=False)
         ax_theta, ax_gap = axes[0]
         dr, co = d.discrete, d.continuous
         if dr is None or co is None:

@@ -135,6 +135,24 @@ def test_png_has_an_opaque_white_background():
         assert rgba.getpixel((rgba.width - 2, rgba.height - 2)) == (255, 255, 255, 255)
 
 
+def test_a_redraw_draws_what_a_new_figure_draws(monkeypatch):
+    """A panel keeps its figure between redraws (for matplotlib's caches): each redraw's PNG is,
+    byte for byte, the one a new figure gives, also after a failed run's figure."""
+    p = widgets.panel("rmsprop", steps=30, memory=True)
+    p.set(alpha=0.05, steps=40)
+    assert p.last.png == widgets._render(p.last, widgets._figure(memory=True), memory=True)
+
+    def refuse(**kwargs):
+        raise ValueError("refused")
+
+    with monkeypatch.context() as m:
+        m.setattr(widgets, "simulate", refuse)
+        assert p.set(alpha=0.2).error == "refused"
+    p.set(steps=20)
+    assert p.draws == 4 and p.last.error is None
+    assert p.last.png == widgets._render(p.last, widgets._figure(memory=True), memory=True)
+
+
 def test_a_failed_run_is_reported_not_raised(monkeypatch):
     p = widgets.panel("adam", steps=20)
 
