@@ -199,8 +199,7 @@ def work_breakdown() -> None:
         continuous._System.march = march
 
 
-PLAYGROUND = [(alg, obj, alpha, steps) for alg in widgets.ALGORITHMS
-              for obj in ("quadratic", "regression", "rosenbrock")
+PLAYGROUND = [(alg, obj, alpha, steps) for alg in widgets.ALGORITHMS for obj in widgets.OBJECTIVES
               for alpha in (1e-3, 0.01, 0.1, 0.5) for steps in (10, 300, 2000, 20_000, 200_000)]
 
 
