@@ -14,11 +14,12 @@ paper method); the first calls, which compile the numba loops or load them from 
 cache, are timed separately. Set NUMBA_CACHE_DIR to an empty directory to see true compile times.
 
 and it measures issue 11's targets (``--targets``): gradient evaluations per step nfev/K on all
-16 configurations; the continuous / discrete wall time over 150k steps at alpha = 0.01; the fast
-solve of AdaGrad at alpha = 0.01 over 200k steps against the author's Algorithm 4 (1461 s
-measured on 2 cores); RMSProp on Rosenbrock; the playground panel's slowest setting (its two
-runs, best of 2; 10 to 200 000 steps), also with the process held to one core (simulate runs
-the discrete loop on a second one), and a whole redraw of that setting, figure included.
+16 configurations (and, for comparison, scipy's integrators on Adam's); the continuous /
+discrete wall time over 150k steps at alpha = 0.01; the fast solve of AdaGrad at alpha = 0.01
+over 200k steps against the author's Algorithm 4 (1461 s measured on 2 cores); RMSProp on
+Rosenbrock; the playground panel's slowest setting (its two runs, best of 2; 10 to 200 000
+steps), also with the process held to one core (simulate runs the discrete loop on a second
+one), and a whole redraw of that setting, figure included.
 
     .venv/bin/python benchmarks/bench_solvers.py            # all 16 configurations
     .venv/bin/python benchmarks/bench_solvers.py --quick    # three short ones
@@ -38,7 +39,7 @@ import numpy as np
 
 _START = time.perf_counter()
 import idebook  # noqa: E402  (timed: it compiles or loads the discrete and fast loops)
-from idebook import continuous, discrete, objectives, settings, widgets  # noqa: E402
+from idebook import continuous, discrete, objectives, ode_models, settings, widgets  # noqa: E402
 from idebook.results import DivergenceError  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _START
@@ -199,6 +200,60 @@ def work_breakdown() -> None:
         continuous._System.march = march
 
 
+def library_integrators() -> None:
+    """The cost of scipy's integrators on Adam's ODE, for comparison with nfev/K above.
+
+    Prop. 3 without its shift is an ODE; Barakat and Bianchi's ODE (``ode_models.adam_ode``)
+    is the same system with bias factors 1 - exp(-(1 - beta) t/alpha) for 1 - beta^(t/alpha),
+    a difference confined to the first windows. For each integrator: nfev/K of one pass (the
+    first of adam_ode's two, whose theta it reports) at the loosest rtol = atol = 10^-e
+    (e = 5..13) whose theta on the grid t = alpha k is within the default tol of a DOP853 pass
+    at 1e-13: an oracle's choice, with no error estimate, so a lower bound on what a solve that
+    estimates its own error costs. For LSODA also two passes, at that tolerance and 16 times it,
+    which an estimate from their difference (the fast solver's) would need."""
+    passes: list[int] = []  # right-hand sides of each pass of scipy's integrator
+    march = ode_models._march
+
+    def recording(*args, **kwargs):
+        solution = march(*args, **kwargs)
+        passes.append(solution.nfev)
+        return solution
+
+    def one_pass(solve: Callable, tolerance: float) -> tuple[object, int]:
+        passes.clear()
+        run = solve(rtol=tolerance, atol=tolerance)
+        return run, passes[0]
+
+    methods = ("RK45", "DOP853", "Radau", "LSODA")
+    print(f"scipy's integrators on Barakat-Bianchi's Adam ODE: nfev/K of one pass within tol = "
+          f"{continuous.TOL:g} of the reference on the grid (and its rtol = atol):")
+    print("| beta1, beta2 | alpha | K | " + " | ".join(methods) + " | LSODA, two passes |")
+    print("|---|---|---|" + "---|" * (len(methods) + 1))
+    ode_models._march = recording
+    try:
+        for name, alpha, params in configurations(quick=False):
+            if name != "adam":
+                continue
+            K = settings.HORIZONS[name][alpha]
+            solve = partial(ode_models.adam_ode, F, 1.0, alpha=alpha, t_end=alpha * K, **params)
+            reference = solve(method="DOP853", rtol=1e-13, atol=1e-15).theta
+            cells, two = [], "–"
+            for method in methods:
+                cells.append("–")
+                for e in range(5, 14):
+                    run, nfev = one_pass(partial(solve, method=method), 10.0**-e)
+                    if run.success and np.max(np.abs(run.theta - reference)) <= continuous.TOL:
+                        cells[-1] = f"{nfev / K:.3g} (1e-{e})"
+                        if method == "LSODA":
+                            _, coarse = one_pass(partial(solve, method=method), 16 * 10.0**-e)
+                            two = f"{(nfev + coarse) / K:.3g}"
+                        break
+            print(f"| {params['beta1']:g}, {params['beta2']:g} | {alpha:g} | {K} | "
+                  + " | ".join(cells) + f" | {two} |")
+    finally:
+        ode_models._march = march
+
+
 PLAYGROUND = [(alg, obj, alpha, steps) for alg in widgets.ALGORITHMS for obj in widgets.OBJECTIVES
               for alpha in (1e-3, 0.01, 0.1, 0.5) for steps in (10, 300, 2000, 20_000, 200_000)]
 
@@ -218,8 +273,10 @@ def slowest_playground_setting() -> tuple[float, tuple]:
 
 
 def targets() -> None:
-    """Issue 11's targets: nfev/K (work_breakdown), wall times, Rosenbrock, the playground."""
+    """Issue 11's targets: nfev/K (work_breakdown, library_integrators), wall times, Rosenbrock,
+    the playground."""
     work_breakdown()
+    library_integrators()
     print("Continuous / discrete wall time, 150k steps at alpha = 0.01 (best of 3, one process):")
     for name, params in (("adagrad", {}), ("rmsprop", {"beta": 0.9}),
                          ("adam", {"beta1": 0.9, "beta2": 0.999})):
