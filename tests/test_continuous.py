@@ -262,11 +262,15 @@ def test_adam_resting_at_the_minimiser_stays_on_the_implicit_path():
 @pytest.mark.parametrize(("name", "alpha", "t_end", "kw"), [
     ("adam", 0.05, 40.0, {"beta1": 0.5, "beta2": 0.9}),  # the stiff rest above
     ("rmsprop", 0.01, 6.0, {"beta": 0.9}),  # the decay steps above
+    # a stiffness that L missed (_fast.STIFF_SEEN): set early in the coarse solve, it must
+    # outlast the arrays' growth
+    ("adam", 0.01, 10.0, {"beta1": 0.0, "beta2": 0.999}),
 ])
 def test_a_sweep_resumed_in_larger_arrays_takes_the_same_steps(monkeypatch, name, alpha, t_end,
                                                                 kw):
     """A sweep whose node arrays fill up is resumed in larger ones (_fast.FULL): it must go on
-    with the state it had (step, stiffness estimates, implicit path, decay run; _fast.STATE),
+    with the state it had (step, stiffness estimates, implicit path, decay run, a stiffness
+    seen; _fast.STATE),
     so that the solution does not depend on where the arrays happened to fill."""
     runs = []
     for rows in (16, 10**6):
