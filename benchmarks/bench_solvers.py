@@ -213,16 +213,16 @@ def library_integrators() -> None:
     (``ode_models.adam_ode``) is the same system with bias factors 1 - exp(-(1 - beta) t/alpha)
     for 1 - beta^(t/alpha), a difference confined to the first windows. RMSProp's ODE of
     Belotto da Silva and Gazeau (``ode_models.rmsprop_ode``) is Prop. 2 without its shift
-    t + alpha: another model, so its counts are a yardstick for the shifted one, not a bound
-    (the two differ most where the memory is short, beta = 0). For each integrator: nfev/K of
-    one pass (the first of the two each of those functions makes, whose theta it reports) at
-    the loosest rtol = atol = 10^-e (e = 5..13) whose theta on the grid t = alpha k is within
-    the default tol of a DOP853 pass at 1e-13: an oracle's choice, with no error estimate, so
-    a lower bound on what a solve of that ODE that estimates its own error costs. For LSODA
-    also two passes, at that tolerance and 16 times it, which an estimate from their
-    difference (the fast solver's) would need. Radau's counts leave out its finite-difference
-    Jacobians, which scipy evaluates without counting them; a pass that diverges counts as one
-    that missed."""
+    t + alpha: another model, so its counts are a yardstick for the shifted one, not a bound.
+    For each integrator: nfev/K of one pass (the first of the two each of those functions
+    makes, whose theta it reports) at the loosest rtol = atol = 10^-e (e = 5..13) whose theta
+    on the grid t = alpha k is within the default tol of a DOP853 pass at 1e-13: an oracle's
+    choice, with no error estimate, so a lower bound on the cost of any solve of that ODE
+    that estimates its own error. For LSODA also two passes, at that tolerance and 16 times
+    it, which an estimate from their difference (the fast solver's) would need. Radau's counts
+    leave out its finite-difference Jacobians, which scipy evaluates without counting them; a
+    pass that diverges, or stops at ode_models.MAX_NFEV right-hand sides, counts as one that
+    missed (a dash: every tolerance missed)."""
     passes: list[int] = []  # right-hand sides of each pass of scipy's integrator
     march = ode_models._march
 
@@ -247,8 +247,9 @@ def library_integrators() -> None:
     print("| ODE | params | alpha | K | " + " | ".join(methods) + " | LSODA, two passes |")
     print("|---|---|---|---|" + "---|" * (len(methods) + 1))
     with warnings.catch_warnings():
-        # (a pass that fails, or a tolerance that scipy raises to its floor, warns: expected)
-        warnings.simplefilter("ignore")
+        # expected here: a pass that fails, and a tolerance that scipy raises to its floor
+        warnings.simplefilter("ignore", idebook.ConvergenceWarning)
+        warnings.filterwarnings("ignore", "At least one element of `rtol` is too small")
         ode_models._march = recording
         try:
             for name, alpha, params in configurations(quick=False):
@@ -256,7 +257,10 @@ def library_integrators() -> None:
                     continue
                 K = settings.HORIZONS[name][alpha]
                 solve = partial(odes[name], F, 1.0, alpha=alpha, t_end=alpha * K, **params)
-                reference = solve(method="DOP853", rtol=1e-13, atol=1e-15).theta
+                exact = solve(method="DOP853", rtol=1e-13, atol=1e-15)
+                if not exact.success:
+                    raise RuntimeError(f"{name} {params} alpha = {alpha}: the reference failed")
+                reference = exact.theta
                 cells, two = [], "–"
                 for method in methods:
                     cells.append("–")

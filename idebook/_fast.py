@@ -192,7 +192,8 @@ DOPRI_MID = np.array([
 # 0.5, beta2 = 0.9, t_end = 40: the work limit of 10^7 gradients). For the same reason a step's
 # rho is at least RHO_MEMORY times that of the last accepted step (a rejected one's can be absurd:
 # its stages far off), so that a stiffness seen once counts for a few steps. With both: 8642
-# gradients there, and 4 % fewer over the playground's 108 settings.
+# gradients there when they were introduced (14 330 with the solver as it is now), and 4 %
+# fewer over the playground's 108 settings.
 DOPRI_STIFF = 3.0
 RHO_MEMORY = 0.5
 # Where N varies slowly, the decays -D y can make most of DOPRI5's error although h D is small:
@@ -222,17 +223,18 @@ DECAY_RUN = 8
 #   rejected in the coarse solve (alpha = 0.01, beta1 = 0, beta2 = 0.999, t_end = 10).
 # * AdaGrad in Rosenbrock's valley (D = 0: plain RK4 steps), the stages near the slow
 #   manifold: 792 of 795 such steps rejected in the finer solve (alpha = 0.1, 200 000 steps).
-# An exponential step that fails by more than STIFF_SEEN, which no cut of the step by
-# MIN_FACTOR mends, sets stiff_seen: until a step is non-stiff again (h rho <= DOPRI_STIFF),
-# stiff steps are DOPRI5 at its stability limit where the decays are stiff (h max D >
-# DOPRI_STIFF), and elsewhere taken as if L had found N stiff (SDIRK4 beyond 10 DOPRI_STIFF or
-# after an SDIRK4 step). In Adam's solves only a failure over stiff decays sets it: the SDIRK4
-# steps it would add to the coarse solve made that solve's error exceed its share, and a third
-# solve followed (Rosenbrock, alpha = 0.1, 300 steps: 5279 -> 9332 gradients). Measured: the
-# first case nfev/K 9.93 -> 7.05 (bench_solvers work_breakdown; 9 steps rejected), the second
-# 106,031 -> 78,788 gradients; the playground's 108 settings 983,498 -> 978,328, none changing
-# by more than 5 % but AdaGrad on Rosenbrock at alpha = 0.5, 2000 steps (-6 %). With DOPRI5 at
-# its limit after every such failure, that setting cost 16 % more.
+# An exponential step (not one of a decay run, DECAYS) that fails by more than STIFF_SEEN,
+# which no cut of the step by MIN_FACTOR mends, sets stiff_seen: until a step is non-stiff again
+# (h rho <= DOPRI_STIFF), stiff steps are DOPRI5 at its stability limit where the decays are
+# stiff (h max D > DOPRI_STIFF), and elsewhere taken as if L had found N stiff (SDIRK4 beyond
+# 10 DOPRI_STIFF or after an SDIRK4 step, DOPRI5 at its limit below). In Adam's solves only a
+# failure over stiff decays sets it: the SDIRK4 steps it would add to the coarse solve made that
+# solve's error exceed its share, and a third solve followed (Rosenbrock, alpha = 0.1, 300
+# steps: 5279 -> 9332 gradients). Measured: the first case nfev/K 9.93 -> 7.05 (bench_solvers
+# work_breakdown; 9 steps rejected after the first window), the second 106,031 -> 78,788
+# gradients (tol = 1e-6); the playground's 108 settings 983,498 -> 978,328, none changing by
+# more than 5 % but AdaGrad on Rosenbrock at alpha = 0.5, 2000 steps (-6 %). With DOPRI5 at its
+# limit after every such failure, that setting cost 16 % more.
 STIFF_SEEN = MIN_FACTOR ** -4.0
 
 # How a step was taken (per step, in ``methods``)
@@ -859,8 +861,9 @@ def march(grad, params, coef, mode, sqrt_time, lag, D, S, Y, dY, M, count, s_end
         No step starts that could take the gradient evaluations past it.
     control : ndarray, in and out
         [the state of the march (STATE entries: the next step, the previous error norm, the
-        stiffness estimates and the decay run's state), then per state the smallest magnitude
-        its error is measured against]; a march that returned FULL resumes where it stopped.
+        stiffness estimates, the implicit path, the decay run's state and a stiffness seen,
+        STIFF_SEEN), then per state the smallest magnitude its error is measured against]; a
+        march that returned FULL resumes where it stopped.
     methods : int8 array, in and out
         Per step (from node i), how it was taken: ETD, SDIRK or DOPRI. With ``replay`` (given
         nodes of an earlier adaptive sweep), each step is taken by the method recorded for it,

@@ -270,8 +270,8 @@ def test_a_sweep_resumed_in_larger_arrays_takes_the_same_steps(monkeypatch, name
                                                                 kw):
     """A sweep whose node arrays fill up is resumed in larger ones (_fast.FULL): it must go on
     with the state it had (step, stiffness estimates, implicit path, decay run, a stiffness
-    seen; _fast.STATE),
-    so that the solution does not depend on where the arrays happened to fill."""
+    seen; _fast.STATE), so that the solution does not depend on where the arrays happened to
+    fill (a lost stiffness seen changes the gradient count, not the nodes returned)."""
     runs = []
     for rows in (16, 10**6):
         monkeypatch.setattr(continuous, "FIRST_ROWS", rows)
