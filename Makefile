@@ -19,9 +19,10 @@
 #                   and with the warmed cache; then executes every notebook there through
 #                   ./start, on "another machine": a C library whose exp, log, pow, ... return
 #                   other last bits (tests/libm_jitter.c), glibc's non-FMA variants and a
-#                   generic numba target (another BLAS kernel is a manual run, see README). Their checked outputs must equal the committed ones, so
-#                   together with nbval every notebook has been executed twice, on two
-#                   machines' arithmetic, with the same outputs
+#                   generic numba target (another BLAS kernel is a manual run, see README).
+#                   Their checked outputs must equal the committed ones, so together with
+#                   nbval every notebook has been executed twice, on two machines'
+#                   arithmetic, with the same outputs
 #
 # .venv is created with $(PYTHON) from requirements.txt and reinstalled whenever
 # requirements.txt or pyproject.toml change. Missing system tools (npm, chromium) are installed

@@ -35,6 +35,7 @@ import time
 import warnings
 from collections.abc import Callable
 from functools import partial
+from unittest import mock
 
 import numpy as np
 
@@ -139,13 +140,18 @@ def fmt_ms(seconds: float) -> str:
     return f"{1e3 * seconds:.3g}"
 
 
+def params_cell(params: dict) -> str:
+    """A configuration's parameters as a table cell ("0.9, 0.999"; "–" for none)."""
+    return ", ".join(f"{v:g}" for v in params.values()) or "–"
+
+
 def markdown(rows: list[dict]) -> str:
     header = ("algorithm", "params", "α", "K", "discrete ms", "fast ms", "fast/discrete",
               "fast ok", "sweeps", "nfev/K", "steps", "err discrete", "err fast", "paper K",
               "paper s", "paper ms per k", "paper", "err paper", "paper/fast")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        params = ", ".join(f"{v:g}" for v in r["params"].values()) or "–"
+        params = params_cell(r["params"])
         err_paper = f"{r['err_paper']:.2g}" if "err_paper" in r else "–"
         paper_k = f"{r['paper_steps']}" + ("" if r["paper_steps"] == r["steps"] else " (short)")
         cells = (r["name"], params, f"{r['alpha']:g}", str(r["steps"]), fmt_ms(r["t_discrete"]),
@@ -183,8 +189,7 @@ def work_breakdown() -> None:
         sweeps.append((system.nfev - before, kwargs.get("follow") is not None))
         return segment
 
-    continuous._System.march = recording
-    try:
+    with mock.patch.object(continuous._System, "march", recording):
         print("Gradients per step nfev/K, default tol, theta0 = 1 (one sweep: the finest solve's "
               "last adaptive sweep, the least any solve on its mesh costs):")
         print("| algorithm | params | alpha | K | nfev/K | target | sweeps | one sweep / K | "
@@ -198,11 +203,9 @@ def work_breakdown() -> None:
                    else [n for n, followed in sweeps if not followed][-1])
             target = NFEV_TARGETS[alpha]
             met = "met" if c.nfev / K <= target else "missed"
-            print(f"| {name} | {', '.join(f'{v:g}' for v in params.values()) or '–'} | "
-                  f"{alpha:g} | {K} | {c.nfev / K:.3g} | <= {target:g}: {met} | "
-                  f"{c.iterations} | {one / K:.3g} | {c.sol.steps / K:.3g} |")
-    finally:
-        continuous._System.march = march
+            print(f"| {name} | {params_cell(params)} | {alpha:g} | {K} | {c.nfev / K:.3g} | "
+                  f"<= {target:g}: {met} | {c.iterations} | {one / K:.3g} | "
+                  f"{c.sol.steps / K:.3g} |")
 
 
 def library_integrators() -> None:
@@ -250,8 +253,7 @@ def library_integrators() -> None:
         # expected here: a pass that fails, and a tolerance that scipy raises to its floor
         warnings.simplefilter("ignore", idebook.ConvergenceWarning)
         warnings.filterwarnings("ignore", "At least one element of `rtol` is too small")
-        ode_models._march = recording
-        try:
+        with mock.patch.object(ode_models, "_march", recording):
             for name, alpha, params in configurations(quick=False):
                 if name not in odes:
                     continue
@@ -273,10 +275,8 @@ def library_integrators() -> None:
                                 _, coarse = one_pass(partial(solve, method=method), 16 * 10.0**-e)
                                 two = f"{(nfev + coarse) / K:.3g}"
                             break
-                print(f"| {name} | {', '.join(f'{v:g}' for v in params.values())} | {alpha:g} | "
-                      f"{K} | " + " | ".join(cells) + f" | {two} |")
-        finally:
-            ode_models._march = march
+                print(f"| {name} | {params_cell(params)} | {alpha:g} | {K} | "
+                      + " | ".join(cells) + f" | {two} |")
 
 
 PLAYGROUND = [(alg, obj, alpha, steps) for alg in widgets.ALGORITHMS for obj in widgets.OBJECTIVES
