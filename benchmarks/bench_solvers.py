@@ -21,9 +21,15 @@ measured on 2 cores); RMSProp on Rosenbrock; the playground panel's slowest sett
 runs, best of 2; 10 to 200 000 steps), also with the process held to one core (simulate runs the
 discrete loop on a second one), and a whole redraw of that setting, figure included.
 
+``--resting`` measures Adam resting at theta* (f = (theta - 4)^2, theta0 = 1, t_end = 40) over
+alpha and (beta1, beta2), each solve capped at RESTING_MAX_NFEV gradients: there m and theta
+oscillate about theta* at a frequency sqrt(c1 f'' / (sqrt(vhat) + eps)) that grows as v decays,
+damped at c1 / 2, a regime whose cost the paper's configurations (t_end <= 10) do not show.
+
     .venv/bin/python benchmarks/bench_solvers.py            # all 16 configurations
     .venv/bin/python benchmarks/bench_solvers.py --quick    # three short ones
     .venv/bin/python benchmarks/bench_solvers.py --targets  # issue 11's targets only
+    .venv/bin/python benchmarks/bench_solvers.py --resting  # Adam resting at theta*
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ import numpy as np
 _START = time.perf_counter()
 import idebook  # noqa: E402  (timed: it compiles or loads the discrete and fast loops)
 from idebook import continuous, discrete, objectives, ode_models, settings, widgets  # noqa: E402
-from idebook.results import DivergenceError  # noqa: E402
+from idebook.results import ConvergenceWarning, DivergenceError  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - _START
 
@@ -54,6 +60,10 @@ PAPER_MAX_SWEEPS = 10_000  # the paper's cap is 1e10; none of these runs comes n
 PAPER_STEPS = {("adagrad", 0.01): 20_000}
 QUICK_PAPER_STEPS = 200
 NFEV_TARGETS = {0.1: 20.0, 0.01: 2.0}  # issue 11: nfev/K at the default tol, per alpha
+RESTING_ALPHAS = (0.01, 0.05, 0.1, 0.3)
+RESTING_BETAS = ((0.5, 0.9), (0.9, 0.999), (0.0, 0.9), (0.9, 0.9), (0.5, 0.999))
+RESTING_T_END = 40.0
+RESTING_MAX_NFEV = 200_000  # per solve: the worst settings would otherwise take up to 10^7
 
 
 def configurations(quick: bool) -> list[tuple[str, float, dict]]:
@@ -344,6 +354,30 @@ def targets() -> None:
         print(f"  on one core: slowest {1e3 * seconds:.3g} ms at {worst}")
 
 
+def resting() -> None:
+    """Adam on the quadratic to t_end = 40 from theta0 = 1, at the default tol, for every alpha
+    in RESTING_ALPHAS and (beta1, beta2) in RESTING_BETAS: gradients, success and wall time, each
+    solve stopped at RESTING_MAX_NFEV gradients (status -5)."""
+    print(f"Adam resting at theta* (quadratic, theta0 = 1, t_end = {RESTING_T_END:g}, default "
+          f"tol, max_nfev = {RESTING_MAX_NFEV}):")
+    print("| alpha | beta1, beta2 | nfev | success | status | seconds |")
+    print("|---|---|---|---|---|---|")
+    failed = []
+    for alpha in RESTING_ALPHAS:
+        for beta1, beta2 in RESTING_BETAS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                c, seconds = timed(partial(continuous.adam, F, 1.0, alpha=alpha, beta1=beta1,
+                                           beta2=beta2, t_end=RESTING_T_END,
+                                           max_nfev=RESTING_MAX_NFEV))
+            if not c.success:
+                failed.append((alpha, beta1, beta2))
+            print(f"| {alpha:g} | {beta1:g}, {beta2:g} | {c.nfev} | {c.success} | {c.status} | "
+                  f"{seconds:.3g} |")
+    print(f"{len(failed)} of {len(RESTING_ALPHAS) * len(RESTING_BETAS)} not solved within "
+          f"max_nfev: {failed}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
@@ -352,9 +386,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3,
                         help="timed calls per fast measurement (median; default 3)")
     parser.add_argument("--targets", action="store_true", help="issue 11's targets only")
+    parser.add_argument("--resting", action="store_true", help="Adam resting at theta* only")
     args = parser.parse_args()
     if args.targets:
         targets()
+        return
+    if args.resting:
+        resting()
         return
     first = first_calls()
     rows = []
