@@ -261,7 +261,7 @@ def library_integrators() -> None:
     print("|---|---|---|---|" + "---|" * (len(methods) + 1))
     with warnings.catch_warnings():
         # expected here: a pass that fails, and a tolerance that scipy raises to its floor
-        warnings.simplefilter("ignore", idebook.ConvergenceWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.filterwarnings("ignore", "At least one element of `rtol` is too small")
         with mock.patch.object(ode_models, "_march", recording):
             for name, alpha, params in configurations(quick=False):
@@ -363,17 +363,17 @@ def resting() -> None:
     print("| alpha | beta1, beta2 | nfev | success | status | seconds |")
     print("|---|---|---|---|---|---|")
     failed = []
-    for alpha in RESTING_ALPHAS:
-        for beta1, beta2 in RESTING_BETAS:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a run stopped at the cap warns
+        for alpha in RESTING_ALPHAS:
+            for beta1, beta2 in RESTING_BETAS:
                 c, seconds = timed(partial(continuous.adam, F, 1.0, alpha=alpha, beta1=beta1,
                                            beta2=beta2, t_end=RESTING_T_END,
                                            max_nfev=RESTING_MAX_NFEV))
-            if not c.success:
-                failed.append((alpha, beta1, beta2))
-            print(f"| {alpha:g} | {beta1:g}, {beta2:g} | {c.nfev} | {c.success} | {c.status} | "
-                  f"{seconds:.3g} |")
+                if not c.success:
+                    failed.append((alpha, beta1, beta2))
+                print(f"| {alpha:g} | {beta1:g}, {beta2:g} | {c.nfev} | {c.success} | "
+                      f"{c.status} | {seconds:.3g} |")
     print(f"{len(failed)} of {len(RESTING_ALPHAS) * len(RESTING_BETAS)} not solved within "
           f"max_nfev: {failed}")
 
